@@ -1,0 +1,264 @@
+//! The emulated Falcon API over HTTP, built on axum.
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//!
+//! use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, Tenant, TenantSpec};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let emulator = Emulator::new(Tenant::generate(&TenantSpec::demo()), EmulatorConfig::default());
+//! let client = ApiClient::full_access();
+//! emulator.add_client(client.clone());
+//! let running = emulator.serve(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+//! println!("Falcon API at {} for client {}", running.base_url(), client.client_id);
+//! running.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every response carries `X-Cs-Traceid`, `X-Cs-Region`, `X-Ratelimit-Limit` and
+//! `X-Ratelimit-Remaining`. Requests with a valid token draw from the CID's budget of
+//! [`EmulatorConfig::rate_limit_per_minute`]; token requests and requests without a
+//! valid token draw from a per-address budget of 300 refilling at 5 per second.
+
+mod auth;
+mod envelope;
+mod gateway;
+mod params;
+mod ratelimit;
+mod state;
+mod users;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::routing::{MethodRouter, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::{ApiClient, SCOPE_AREAS};
+
+use crate::tenant::Tenant;
+use auth::Tokens;
+use ratelimit::Pool;
+use state::TenantState;
+
+/// Per-address budget for requests without a valid token (Falcon: 300, 5 per second).
+const UNAUTHENTICATED_BURST: u32 = 300;
+const UNAUTHENTICATED_PER_SECOND: f64 = 5.0;
+
+/// Knobs of the emulated API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmulatorConfig {
+    /// The cloud reported in `X-Cs-Region`, e.g. `us-1`.
+    pub region: String,
+    /// How long access tokens live; `expires_in` reports it in whole seconds.
+    pub token_lifetime: Duration,
+    /// The CID's request budget: a bucket of this size refilling over a minute.
+    pub rate_limit_per_minute: u32,
+}
+
+impl Default for EmulatorConfig {
+    /// US-1, Falcon's 1799-second tokens and 6000 requests per minute.
+    fn default() -> Self {
+        Self {
+            region: "us-1".to_owned(),
+            token_lifetime: Duration::from_secs(1799),
+            rate_limit_per_minute: 6000,
+        }
+    }
+}
+
+/// An emulated Falcon API for one tenant, not yet listening.
+pub struct Emulator {
+    shared: Arc<Shared>,
+}
+
+/// State shared by every request.
+struct Shared {
+    config: EmulatorConfig,
+    /// The tenant's CID, kept apart so hot paths need no lock.
+    cid: String,
+    state: RwLock<TenantState>,
+    clients: RwLock<HashMap<String, ApiClient>>,
+    tokens: Mutex<Tokens>,
+    cid_pool: Pool,
+    ip_pool: Pool,
+    requests: AtomicU64,
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, TenantState> {
+        // A panic while holding the lock cannot leave the data half-written in a way
+        // that matters to an emulator, so keep serving.
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, TenantState> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn tenant(&self) -> Tenant {
+        self.read().tenant.clone()
+    }
+
+    fn add_client(&self, client: ApiClient) {
+        let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
+        clients.insert(client.client_id.clone(), client);
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("cid", &self.cid)
+            .field("config", &self.config)
+            .field("requests", &self.requests.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// An emulator serving `tenant`, with no API clients yet.
+    pub fn new(tenant: Tenant, config: EmulatorConfig) -> Self {
+        let shared = Shared {
+            cid: tenant.cid.clone(),
+            state: RwLock::new(TenantState::new(tenant)),
+            clients: RwLock::new(HashMap::new()),
+            tokens: Mutex::new(Tokens::default()),
+            cid_pool: Pool::per_minute(config.rate_limit_per_minute),
+            ip_pool: Pool::new(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND),
+            requests: AtomicU64::new(0),
+            config,
+        };
+        Self { shared: Arc::new(shared) }
+    }
+
+    /// Registers an API client; a client with the same id is replaced, which is how
+    /// to disable one or change its scopes (existing tokens keep their old scopes).
+    pub fn add_client(&self, client: ApiClient) {
+        self.shared.add_client(client);
+    }
+
+    /// A snapshot of the tenant as it is now.
+    pub fn tenant(&self) -> Tenant {
+        self.shared.tenant()
+    }
+
+    /// The API as an axum router, for embedding in another server. Requests reach it
+    /// without a peer address unless served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`, in which case
+    /// unauthenticated requests share one rate-limit bucket.
+    pub fn router(&self) -> Router {
+        let shared = Arc::clone(&self.shared);
+        Router::new()
+            .route("/oauth2/token", post(auth::token))
+            .route("/oauth2/revoke", post(auth::revoke))
+            .merge(users::routes())
+            .fallback(gateway::not_found)
+            .method_not_allowed_fallback(gateway::method_not_allowed)
+            .with_state(Arc::clone(&shared))
+            .layer(middleware::from_fn_with_state(shared, gateway::gateway))
+    }
+
+    /// Listens on `addr` and serves on the current tokio runtime until
+    /// [`RunningEmulator::shutdown`] is called or the handle is dropped.
+    ///
+    /// # Errors
+    ///
+    /// Returns the error of binding `addr`.
+    pub async fn serve(self, addr: SocketAddr) -> io::Result<RunningEmulator> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let signal = async {
+                // A dropped handle stops the server as well as an explicit shutdown.
+                stopped.await.ok();
+            };
+            axum::serve(listener, app).with_graceful_shutdown(signal).await
+        });
+        tracing::info!(%local_addr, cid = self.shared.cid, "falcon emulator listening");
+        Ok(RunningEmulator { shared: self.shared, local_addr, stop, task })
+    }
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Emulator").field("shared", &self.shared).finish()
+    }
+}
+
+/// A listening emulator. Dropping it stops the server.
+pub struct RunningEmulator {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl RunningEmulator {
+    /// `http://<ip>:<port>`, the base URL to give a Falcon client.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// A snapshot of the tenant, including changes made through the API.
+    pub fn tenant(&self) -> Tenant {
+        self.shared.tenant()
+    }
+
+    /// Registers or replaces an API client, as [`Emulator::add_client`].
+    pub fn add_client(&self, client: ApiClient) {
+        self.shared.add_client(client);
+    }
+
+    /// How many HTTP requests the emulator has received, on every path including
+    /// `/oauth2/token` and requests it refused.
+    pub fn request_count(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting connections and waits for open requests to finish.
+    pub async fn shutdown(self) {
+        self.stop.send(()).ok();
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "falcon emulator stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "falcon emulator task failed"),
+        }
+    }
+}
+
+impl fmt::Debug for RunningEmulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningEmulator")
+            .field("local_addr", &self.local_addr)
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `route` behind the gateway's token and scope check.
+fn scoped<S>(scope: &'static str, route: MethodRouter<S>) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    route.route_layer(middleware::from_fn(move |request: Request, next: Next| {
+        gateway::require(scope, request, next)
+    }))
+}

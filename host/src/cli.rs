@@ -1,0 +1,119 @@
+//! The command line: one flag table for `-h`, `--help` and the docs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::units::{parse_duration, parse_size};
+
+/// Runs CrowdStrike Falcon automation plugins in a sandbox.
+///
+/// Plugins are WebAssembly components. The host alone holds the Falcon
+/// credentials; a plugin reaches the API only through the host, and only
+/// with the scopes you grant it.
+#[derive(Debug, Parser)]
+#[command(name = "host", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+
+    /// Print more diagnostics on stderr (-v: debug, -vv: trace); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// Print only the plugin's report and errors: no summary, no plugin log lines.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a plugin against a Falcon tenant.
+    ///
+    /// Credentials come from the environment: FALCON_CLIENT_ID,
+    /// FALCON_CLIENT_SECRET, FALCON_CLOUD and FALCON_MEMBER_CID. With --demo
+    /// the host starts its built-in emulator on loopback instead and needs no
+    /// credentials.
+    ///
+    /// Every scope the plugin requests must be granted with --grant, or the
+    /// plugin does not start.
+    #[command(after_long_help = EXIT_CODES)]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The plugin: a WebAssembly component (`.wasm`).
+    pub(crate) plugin: PathBuf,
+
+    /// Run against the built-in demo tenant: an emulated Falcon API on 127.0.0.1.
+    #[arg(long)]
+    pub(crate) demo: bool,
+
+    /// Grant the plugin a scope, for example `users:read`. Repeat for each scope.
+    #[arg(long = "grant", value_name = "SCOPE")]
+    pub(crate) grants: Vec<String>,
+
+    /// The plugin's input as a JSON object.
+    #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
+    pub(crate) input: Option<String>,
+
+    /// Read the plugin's input (a JSON object) from a file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) input_file: Option<PathBuf>,
+
+    /// Set one input field, for example `format=json`. Repeatable; applied
+    /// on top of --input. Values that parse as JSON (numbers, true, lists)
+    /// are taken as JSON, anything else as a string.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub(crate) sets: Vec<String>,
+
+    /// The Falcon cloud: us-1, us-2, eu-1, us-gov-1, us-gov-2 or a base URL.
+    /// Defaults to FALCON_CLOUD, then us-1.
+    #[arg(long, value_name = "CLOUD")]
+    pub(crate) cloud: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// The sandbox limits; each has a default.
+#[derive(Debug, Args)]
+pub(crate) struct LimitArgs {
+    /// Wall-clock limit of the whole run.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+
+    /// Time limit of one call from the plugin into the host.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub(crate) call_timeout: Duration,
+
+    /// Memory limit: all of the plugin's linear memories together.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub(crate) max_memory: u64,
+
+    /// Output limit: bytes the plugin may write to each of stdout, stderr and the log.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub(crate) max_output: u64,
+
+    /// Limit on the plugin's calls into the Falcon API through the host.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub(crate) max_calls: u64,
+
+    /// Meter the plugin with this much fuel (for deterministic tests); unmetered by default.
+    #[arg(long, value_name = "N")]
+    pub(crate) fuel: Option<u64>,
+}
+
+/// The exit-code table, shown by `--help` and documented in the README.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  the plugin ran and returned its report
+  1  the plugin ran and reported a failure
+  2  usage or configuration error: bad flags or input, unreadable plugin, missing credentials
+  3  the plugin requests a scope that was not granted; it did not start
+  4  the plugin was stopped: it broke a limit (time, memory, output, fuel) or crashed
+  5  the Falcon API could not be reached or refused the credentials
+  6  the host itself failed";

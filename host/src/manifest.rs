@@ -1,0 +1,166 @@
+//! The plugin manifest: read from the component's `falcon-plugin-manifest`
+//! custom section, without compiling or running any plugin code.
+
+use std::collections::BTreeSet;
+
+use crate::scopes::Scope;
+
+/// The custom section the SDK's `manifest!` macro writes.
+pub(crate) const SECTION: &str = "falcon-plugin-manifest";
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Manifest {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) description: String,
+    /// The scopes the plugin requests; each must be granted before it runs.
+    pub(crate) scopes: BTreeSet<Scope>,
+}
+
+/// Why a manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ManifestError {
+    #[error("the file is not a WebAssembly component: {0}")]
+    NotWasm(String),
+    #[error(
+        "the component has no `{SECTION}` section; build the plugin with the falcon-sdk \
+         `manifest!` macro"
+    )]
+    Missing,
+    #[error("the component has {0} `{SECTION}` sections; a plugin must have exactly one")]
+    Duplicate(usize),
+    #[error("the `{SECTION}` section is malformed: {0}")]
+    Malformed(String),
+}
+
+impl Manifest {
+    /// Finds and parses the manifest in a component's bytes.
+    pub(crate) fn from_component(bytes: &[u8]) -> Result<Self, ManifestError> {
+        let mut sections = Vec::new();
+        // `parse_all` walks nested modules and components too: the SDK's
+        // section sits in the core module that the component wraps.
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            let payload = payload.map_err(|e| ManifestError::NotWasm(e.to_string()))?;
+            if let wasmparser::Payload::CustomSection(section) = payload {
+                if section.name() == SECTION {
+                    sections.push(section.data().to_vec());
+                }
+            }
+        }
+        match sections.len() {
+            0 => Err(ManifestError::Missing),
+            1 => Self::parse(&sections[0]),
+            n => Err(ManifestError::Duplicate(n)),
+        }
+    }
+
+    /// Parses the section's text: `key: value` lines.
+    pub(crate) fn parse(data: &[u8]) -> Result<Self, ManifestError> {
+        let malformed = |m: String| ManifestError::Malformed(m);
+        let text = std::str::from_utf8(data).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
+        let (mut format, mut name, mut version, mut description) = (None, None, None, None);
+        let mut scopes = BTreeSet::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let (key, value) = line
+                .split_once(':')
+                .ok_or_else(|| malformed(format!("line {} has no `key: value`", n + 1)))?;
+            let value = value.trim().to_owned();
+            let slot = match key.trim() {
+                "manifest-version" => &mut format,
+                "name" => &mut name,
+                "version" => &mut version,
+                "description" => &mut description,
+                "scope" => {
+                    let scope = Scope::parse(&value).map_err(malformed)?;
+                    if !scopes.insert(scope) {
+                        return Err(malformed(format!("scope `{scope}` is listed twice")));
+                    }
+                    continue;
+                }
+                other => return Err(malformed(format!("unknown key `{other}`"))),
+            };
+            if slot.replace(value).is_some() {
+                return Err(malformed(format!("key `{}` is given twice", key.trim())));
+            }
+        }
+        match format.as_deref() {
+            Some("1") => {}
+            Some(other) => {
+                return Err(malformed(format!(
+                    "manifest version `{other}` is not supported by this host (it reads 1)"
+                )));
+            }
+            None => return Err(malformed("`manifest-version` is missing".into())),
+        }
+        let name = name.ok_or_else(|| malformed("`name` is missing".into()))?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(malformed(format!(
+                "name `{name}` must be lowercase letters, digits and dashes"
+            )));
+        }
+        Ok(Self {
+            name,
+            version: version.ok_or_else(|| malformed("`version` is missing".into()))?,
+            description: description.unwrap_or_default(),
+            scopes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "manifest-version: 1\nname: access-audit\nversion: 0.1.0\n\
+                        description: Audits: users\nscope: users:read\nscope: roles:read\n";
+
+    #[test]
+    fn parses_the_sdk_format() {
+        let m = Manifest::parse(GOOD.as_bytes()).unwrap();
+        assert_eq!(m.name, "access-audit");
+        assert_eq!(m.description, "Audits: users");
+        let scopes: Vec<&str> = m.scopes.iter().map(|s| s.name()).collect();
+        assert_eq!(scopes, ["users:read", "roles:read"]);
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_understand() {
+        let cases = [
+            (
+                GOOD.replace("scope: roles:read", "scope: role:read"),
+                "unknown scope `role:read`",
+            ),
+            (
+                GOOD.replace("manifest-version: 1", "manifest-version: 2"),
+                "not supported",
+            ),
+            (
+                GOOD.replace("name: access-audit", "name: Access Audit"),
+                "must be lowercase",
+            ),
+            (format!("{GOOD}scope: users:read\n"), "listed twice"),
+            (format!("{GOOD}name: other\n"), "given twice"),
+            (format!("{GOOD}colour: blue\n"), "unknown key `colour`"),
+            (GOOD.replace("version: 0.1.0\n", ""), "`version` is missing"),
+        ];
+        for (text, expected) in cases {
+            let err = Manifest::parse(text.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err} does not contain {expected}");
+        }
+    }
+
+    #[test]
+    fn a_non_wasm_file_is_named_as_such() {
+        let err = Manifest::from_component(b"#!/bin/sh\n").unwrap_err();
+        assert!(matches!(err, ManifestError::NotWasm(_)), "{err}");
+    }
+}

@@ -1,0 +1,353 @@
+//! `host run`: the steps of one run, from reading the component to the
+//! least-privilege report.
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::str::FromStr as _;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::cli::RunArgs;
+use crate::gate::Gate;
+use crate::manifest::Manifest;
+use crate::sandbox::{Limits, RunSetup, Sandbox, Stop};
+use crate::scopes::Scope;
+use crate::{Exit, Failure};
+
+/// Runs a plugin once and returns the exit code to use.
+pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
+    // 1. Read the component and its manifest; nothing is compiled or run yet.
+    let path = args.plugin.display().to_string();
+    let bytes = std::fs::read(&args.plugin).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("failed to read the plugin `{path}`: {e}"),
+        )
+    })?;
+    let digest = hex(&Sha256::digest(&bytes));
+    let manifest = Manifest::from_component(&bytes)
+        .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
+
+    // 2. Resolve the grant before anything else can fail late.
+    let granted = parse_grants(&args.grants)?;
+    let effective = resolve_grant(&manifest, &granted, quiet)?;
+
+    // 3. The operator's input.
+    let input = crate::input::build(
+        args.input.as_deref(),
+        args.input_file.as_deref(),
+        &args.sets,
+    )
+    .map_err(|e| Failure::new(Exit::Usage, e))?;
+
+    // 4. The tenant: the demo emulator, or real credentials from the environment.
+    let (falcon, demo) = connect(&args, quiet).await?;
+
+    // 5. Compile and run in the sandbox.
+    let limits = Limits {
+        timeout: args.limits.timeout,
+        call_timeout: args.limits.call_timeout,
+        max_memory: args.limits.max_memory,
+        max_output: args.limits.max_output,
+        max_calls: args.limits.max_calls,
+        fuel: args.limits.fuel,
+    };
+    let sandbox = Sandbox::new(limits.fuel.is_some())
+        .map_err(|e| Failure::new(Exit::Host, format!("{e:#}")))?;
+    let component = sandbox.compile(&bytes).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("the plugin `{path}` is not a valid component: {e:#}"),
+        )
+    })?;
+    let setup = RunSetup {
+        gate: Gate::new(effective, limits.max_calls),
+        falcon: falcon.clone(),
+        plugin_name: manifest.name.clone(),
+        quiet,
+    };
+    let outcome = sandbox.run(&component, setup, &input, &limits).await;
+
+    // 6. Report: the plugin's own output, its result, then the summary.
+    if !quiet {
+        relay(&manifest.name, "stdout", &outcome.stdout);
+        relay(&manifest.name, "stderr", &outcome.stderr);
+    }
+    let exit = match &outcome.result {
+        Ok(report) => {
+            write_report(report);
+            Exit::Ok
+        }
+        Err(Stop::PluginFailed(message)) => {
+            eprintln!("error: plugin `{}` failed: {message}", manifest.name);
+            Exit::PluginFailed
+        }
+        Err(Stop::Limit(message)) => {
+            eprintln!("error: plugin `{}` was stopped: {message}", manifest.name);
+            Exit::Stopped
+        }
+        Err(Stop::Crashed(message)) => {
+            eprintln!("error: plugin `{}` crashed: {message}", manifest.name);
+            Exit::Stopped
+        }
+        Err(Stop::Incompatible(message)) => {
+            eprintln!("error: cannot run plugin `{}`: {message}", manifest.name);
+            Exit::Usage
+        }
+        Err(Stop::Host(message)) => {
+            eprintln!("error: the host failed: {message}");
+            Exit::Host
+        }
+    };
+    if !quiet {
+        if let Some(gate) = &outcome.gate {
+            summary(&manifest, &digest, gate, &granted, outcome.elapsed);
+        }
+    }
+
+    // 7. Leave nothing behind: revoke the token, stop the demo tenant.
+    if let Err(e) = falcon.revoke().await {
+        tracing::warn!("failed to revoke the API token: {e}");
+    }
+    if let Some(demo) = demo {
+        demo.emulator.shutdown().await;
+    }
+    Ok(exit)
+}
+
+fn parse_grants(flags: &[String]) -> Result<BTreeSet<Scope>, Failure> {
+    flags
+        .iter()
+        .flat_map(|f| f.split(','))
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| Scope::parse(s).map_err(|e| Failure::new(Exit::Usage, format!("--grant: {e}"))))
+        .collect()
+}
+
+/// The scopes the plugin may use: requested and granted. A requested scope
+/// that is not granted stops the run here, before any plugin code runs.
+fn resolve_grant(
+    manifest: &Manifest,
+    granted: &BTreeSet<Scope>,
+    quiet: bool,
+) -> Result<BTreeSet<Scope>, Failure> {
+    let missing: Vec<Scope> = manifest.scopes.difference(granted).copied().collect();
+    if !missing.is_empty() {
+        let mut message = format!(
+            "plugin `{}` requests {} that {} not granted; it was not started\n",
+            manifest.name,
+            plural(missing.len(), "scope", "scopes"),
+            if missing.len() == 1 { "was" } else { "were" },
+        );
+        for scope in &missing {
+            let info = scope.info();
+            message.push_str(&format!(
+                "  {:<28} {} (Falcon API client scope: {})\n",
+                scope.name(),
+                info.allows,
+                info.console_name
+            ));
+        }
+        let flags: Vec<String> = missing.iter().map(|s| s.flag()).collect();
+        message.push_str(&format!(
+            "to grant {}, run again with: {}",
+            if missing.len() == 1 { "it" } else { "them" },
+            flags.join(" ")
+        ));
+        return Err(Failure::new(Exit::NotGranted, message));
+    }
+    let unrequested: Vec<&str> = granted
+        .difference(&manifest.scopes)
+        .map(|s| s.name())
+        .collect();
+    if !unrequested.is_empty() && !quiet {
+        eprintln!(
+            "note: plugin `{}` does not request {}; {} no effect",
+            manifest.name,
+            unrequested.join(", "),
+            if unrequested.len() == 1 {
+                "that grant has"
+            } else {
+                "those grants have"
+            }
+        );
+    }
+    Ok(manifest.scopes.intersection(granted).copied().collect())
+}
+
+async fn connect(
+    args: &RunArgs,
+    quiet: bool,
+) -> Result<(falcon::Client, Option<crate::demo::Demo>), Failure> {
+    let (cloud, credentials, demo) = if args.demo {
+        let demo = crate::demo::start().await.map_err(|e| {
+            Failure::new(
+                Exit::Host,
+                format!("failed to start the demo tenant on 127.0.0.1: {e}"),
+            )
+        })?;
+        if !quiet {
+            eprintln!(
+                "host: demo tenant with {} users served at {}",
+                demo.users,
+                demo.emulator.base_url()
+            );
+        }
+        let cloud = falcon::Cloud::from_str(&demo.emulator.base_url())
+            .map_err(|e| Failure::new(Exit::Host, format!("demo tenant address: {e}")))?;
+        (cloud, demo.credentials.clone(), Some(demo))
+    } else {
+        let (cloud, credentials) = credentials_from_env(args.cloud.as_deref())?;
+        (cloud, credentials, None)
+    };
+    let client = falcon::Client::builder(cloud, credentials)
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Exit::Host,
+                format!("failed to set up the Falcon client: {e}"),
+            )
+        })?;
+    // Authenticate now, so bad credentials are reported before the plugin
+    // starts rather than as an error inside it.
+    client.authenticate().await.map_err(|e| {
+        Failure::new(
+            Exit::Falcon,
+            format!(
+                "failed to authenticate to Falcon: {e}\n\
+                 check FALCON_CLIENT_ID and FALCON_CLIENT_SECRET, that the API client is enabled, \
+                 and FALCON_CLOUD"
+            ),
+        )
+    })?;
+    Ok((client, demo))
+}
+
+fn credentials_from_env(
+    cloud_flag: Option<&str>,
+) -> Result<(falcon::Cloud, falcon::Credentials), Failure> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let need = |name: &str| {
+        var(name).ok_or_else(|| {
+            Failure::new(
+                Exit::Usage,
+                format!(
+                    "{name} is not set; set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET to an API \
+                     client's credentials (and FALCON_CLOUD), or run with --demo"
+                ),
+            )
+        })
+    };
+    let client_id = need("FALCON_CLIENT_ID")?;
+    let secret = need("FALCON_CLIENT_SECRET")?;
+    let cloud_text = cloud_flag
+        .map(str::to_owned)
+        .or_else(|| var("FALCON_CLOUD"));
+    let cloud = match cloud_text {
+        Some(text) => falcon::Cloud::from_str(&text).map_err(|e| {
+            Failure::new(
+                Exit::Usage,
+                format!(
+                    "unknown cloud `{text}`: {e}; use us-1, us-2, eu-1, us-gov-1, us-gov-2 or a \
+                     base URL"
+                ),
+            )
+        })?,
+        None => falcon::Cloud::Us1,
+    };
+    let mut credentials = falcon::Credentials::new(client_id, secret);
+    if let Some(member) = var("FALCON_MEMBER_CID") {
+        credentials = credentials.with_member_cid(member);
+    }
+    Ok((cloud, credentials))
+}
+
+/// Shows what the plugin wrote to its own stdout and stderr, marked as its.
+fn relay(plugin: &str, stream: &str, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    for line in text.lines() {
+        let clean: String = line
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        eprintln!("[{plugin} {stream}] {clean}");
+    }
+}
+
+/// Prints the report on stdout; a closed pipe (`| head`) is not an error.
+fn write_report(report: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let result = stdout.write_all(report.as_bytes()).and_then(|()| {
+        if !report.ends_with('\n') {
+            stdout.write_all(b"\n")?;
+        }
+        stdout.flush()
+    });
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: failed to write the report: {e}");
+        }
+    }
+}
+
+/// The run summary and least-privilege report, on stderr.
+fn summary(
+    manifest: &Manifest,
+    digest: &str,
+    gate: &Gate,
+    granted: &BTreeSet<Scope>,
+    elapsed: std::time::Duration,
+) {
+    let names = |set: &BTreeSet<Scope>| -> String {
+        if set.is_empty() {
+            "none".to_owned()
+        } else {
+            set.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    eprintln!(
+        "host: {} {} (sha256:{}) ran in {:.2}s: {} into the host, {} denied",
+        manifest.name,
+        manifest.version,
+        &digest[..12],
+        elapsed.as_secs_f64(),
+        plural(gate.calls() as usize, "call", "calls"),
+        gate.denials(),
+    );
+    eprintln!(
+        "host: scopes granted: {}; used: {}",
+        names(granted),
+        names(gate.used())
+    );
+    let unused: BTreeSet<Scope> = granted.difference(gate.used()).copied().collect();
+    if unused.is_empty() {
+        eprintln!("host: least privilege: every granted scope was used");
+    } else {
+        let minimal: Vec<String> = gate.used().iter().map(|s| s.flag()).collect();
+        eprintln!(
+            "host: least privilege: unused {}: {}; minimal grant for this run: {}",
+            plural(unused.len(), "grant", "grants"),
+            names(&unused),
+            if minimal.is_empty() {
+                "none".to_owned()
+            } else {
+                minimal.join(" ")
+            }
+        );
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,688 @@
+//! End-to-end: the real `host` binary runs real plugins, built from source,
+//! against the emulator over HTTP on 127.0.0.1.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use e2e::{HostRun, run_host, shipped_plugin, test_plugin};
+use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
+use jiff::Timestamp;
+use serde_json::Value;
+
+const ADMIN_ROLES: [&str; 2] = ["falcon_administrator", "remote_responder_three"];
+
+/// An emulator in this test process, with one full-access API client.
+struct Tenancy {
+    emulator: Option<RunningEmulator>,
+    client: ApiClient,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Tenancy {
+    fn start(spec: &TenantSpec) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let client = ApiClient::full_access();
+        let emulator = runtime.block_on(async {
+            let emulator = Emulator::new(Tenant::generate(spec), EmulatorConfig::default());
+            emulator.add_client(client.clone());
+            emulator
+                .serve("127.0.0.1:0".parse().unwrap())
+                .await
+                .expect("emulator starts")
+        });
+        Self {
+            emulator: Some(emulator),
+            client,
+            runtime,
+        }
+    }
+
+    fn emulator(&self) -> &RunningEmulator {
+        self.emulator
+            .as_ref()
+            .expect("the emulator runs until drop")
+    }
+
+    /// The environment an operator would set for this tenant.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("FALCON_CLIENT_ID", self.client.client_id.clone()),
+            ("FALCON_CLIENT_SECRET", self.client.client_secret.clone()),
+            ("FALCON_CLOUD", self.emulator().base_url()),
+        ]
+    }
+
+    fn run(&self, args: &[&str]) -> HostRun {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let run = run_host(args, &env);
+        assert_no_secret(&run, &self.client.client_secret);
+        run
+    }
+}
+
+impl Drop for Tenancy {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
+fn assert_no_secret(run: &HostRun, secret: &str) {
+    assert!(
+        !run.stdout.contains(secret),
+        "the client secret leaked to stdout"
+    );
+    assert!(
+        !run.stderr.contains(secret),
+        "the client secret leaked to stderr"
+    );
+}
+
+/// The findings, computed from the emulator's own data with the rules the
+/// plugin documents, independently of the plugin's code.
+#[derive(Debug, PartialEq, Eq)]
+struct Expected {
+    inactive: BTreeSet<String>,
+    never_logged_in: BTreeSet<String>,
+    administrators: BTreeSet<String>,
+    without_roles: BTreeSet<String>,
+    roles: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn expected_findings(tenant: &Tenant, as_of: Timestamp, inactive_days: i64) -> Expected {
+    let mut roles: BTreeMap<String, BTreeSet<String>> = tenant
+        .users
+        .iter()
+        .map(|u| (u.uuid.clone(), BTreeSet::new()))
+        .collect();
+    for grant in &tenant.grants {
+        roles
+            .entry(grant.user_uuid.clone())
+            .or_default()
+            .insert(grant.role_id.clone());
+    }
+    let mut e = Expected {
+        inactive: BTreeSet::new(),
+        never_logged_in: BTreeSet::new(),
+        administrators: BTreeSet::new(),
+        without_roles: BTreeSet::new(),
+        roles,
+    };
+    for user in &tenant.users {
+        match user.last_login_at {
+            None => {
+                e.never_logged_in.insert(user.uuid.clone());
+            }
+            Some(at) if as_of.as_second() - at.as_second() >= inactive_days * 86_400 => {
+                e.inactive.insert(user.uuid.clone());
+            }
+            Some(_) => {}
+        }
+        let held = &e.roles[&user.uuid];
+        if held.iter().any(|r| ADMIN_ROLES.contains(&r.as_str())) {
+            e.administrators.insert(user.uuid.clone());
+        }
+        if held.is_empty() {
+            e.without_roles.insert(user.uuid.clone());
+        }
+    }
+    e
+}
+
+fn reported(report: &Value) -> Expected {
+    let set = |key: &str| -> BTreeSet<String> {
+        report["findings"][key]
+            .as_array()
+            .unwrap_or_else(|| panic!("report lacks findings.{key}"))
+            .iter()
+            .map(|v| v.as_str().expect("uuid string").to_owned())
+            .collect()
+    };
+    let roles = report["users"]
+        .as_array()
+        .expect("report lists users")
+        .iter()
+        .map(|u| {
+            let held = u["roles"]
+                .as_array()
+                .expect("roles list")
+                .iter()
+                .map(|r| r["id"].as_str().expect("role id").to_owned())
+                .collect();
+            (u["uuid"].as_str().expect("uuid").to_owned(), held)
+        })
+        .collect();
+    Expected {
+        inactive: set("inactive"),
+        never_logged_in: set("never_logged_in"),
+        administrators: set("administrators"),
+        without_roles: set("without_roles"),
+        roles,
+    }
+}
+
+#[test]
+fn access_audit_findings_match_the_tenant() {
+    // 1,234 users: the host must page (500 per page) and batch to get them all.
+    let spec = TenantSpec {
+        seed: 77,
+        users: 1_234,
+        ..TenantSpec::demo()
+    };
+    let tenancy = Tenancy::start(&spec);
+    let tenant = tenancy.emulator().tenant();
+    let plugin = shipped_plugin("access-audit");
+    let as_of = "2026-12-01T12:00:00Z";
+    let run = tenancy.run(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "users:read",
+        "--grant",
+        "roles:read",
+        "--set",
+        "format=json",
+        "--set",
+        "inactive_days=30",
+        "--set",
+        &format!("as_of={as_of}"),
+    ]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("the JSON report parses");
+
+    let expected = expected_findings(&tenant, as_of.parse().unwrap(), 30);
+    let got = reported(&report);
+    assert_eq!(got.roles, expected.roles, "roles per user");
+    assert_eq!(got.inactive, expected.inactive, "inactive");
+    assert_eq!(
+        got.never_logged_in, expected.never_logged_in,
+        "never logged in"
+    );
+    assert_eq!(
+        got.administrators, expected.administrators,
+        "administrators"
+    );
+    assert_eq!(got.without_roles, expected.without_roles, "without roles");
+    assert_eq!(report["user_count"], tenant.users.len());
+    for (key, set) in [
+        ("inactive", &expected.inactive),
+        ("never_logged_in", &expected.never_logged_in),
+        ("administrators", &expected.administrators),
+        ("without_roles", &expected.without_roles),
+    ] {
+        assert!(!set.is_empty(), "the tenant should exercise finding {key}");
+        assert_eq!(report["counts"][key], set.len(), "count of {key}");
+    }
+    assert!(
+        run.stderr
+            .contains("least privilege: every granted scope was used"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn main_job_on_the_demo_tenant() {
+    let plugin = shipped_plugin("access-audit");
+    assert!(plugin.ends_with("plugins/access-audit.wasm"));
+    let demo = TenantSpec::demo();
+    let as_of = demo.anchor.to_string();
+    let markdown = run_host(
+        &[
+            "run",
+            "plugins/access-audit.wasm",
+            "--demo",
+            "--grant",
+            "users:read",
+            "--grant",
+            "roles:read",
+        ],
+        &[],
+    );
+    assert_eq!(markdown.code, 0, "stderr:\n{}", markdown.stderr);
+    assert!(
+        markdown.stdout.starts_with("# Falcon access audit\n"),
+        "{}",
+        markdown.stdout
+    );
+    for section in [
+        "## Summary",
+        "## Inactive accounts",
+        "## Never logged in",
+        "## Holders of administrator roles",
+        "## Users without any role",
+        "## All users (64)",
+    ] {
+        assert!(
+            markdown.stdout.contains(section),
+            "missing {section}:\n{}",
+            markdown.stdout
+        );
+    }
+
+    let json = run_host(
+        &[
+            "run",
+            "plugins/access-audit.wasm",
+            "--demo",
+            "--grant",
+            "users:read,roles:read",
+            "--set",
+            "format=json",
+            "--set",
+            &format!("as_of={as_of}"),
+        ],
+        &[],
+    );
+    assert_eq!(json.code, 0, "stderr:\n{}", json.stderr);
+    let report: Value = serde_json::from_str(&json.stdout).expect("JSON report");
+    let tenant = Tenant::generate(&demo);
+    assert!(tenant.users.len() >= 60);
+    let expected = expected_findings(&tenant, demo.anchor, 90);
+    assert_eq!(reported(&report), expected);
+    // The demo tenant is meant to show every finding.
+    assert!(!expected.inactive.is_empty() && !expected.never_logged_in.is_empty());
+    assert!(!expected.administrators.is_empty() && !expected.without_roles.is_empty());
+    let names: Vec<&str> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().any(|n| !n.is_ascii()),
+        "some names have non-ASCII letters: {names:?}"
+    );
+}
+
+#[test]
+fn missing_grants_stop_the_run_before_the_plugin_starts() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 5,
+        ..TenantSpec::demo()
+    });
+    let plugin = shipped_plugin("access-audit");
+    let plugin = plugin.to_str().unwrap();
+
+    let none = tenancy.run(&["run", plugin]);
+    assert_eq!(none.code, 3, "stderr:\n{}", none.stderr);
+    assert!(none.stdout.is_empty());
+    assert!(
+        none.stderr
+            .contains("requests 2 scopes that were not granted; it was not started")
+    );
+    assert!(none.stderr.contains("users:read") && none.stderr.contains("roles:read"));
+    assert!(
+        none.stderr.contains("User management: Read"),
+        "{}",
+        none.stderr
+    );
+    assert!(
+        none.stderr
+            .contains("run again with: --grant roles:read --grant users:read"),
+        "{}",
+        none.stderr
+    );
+
+    let partial = tenancy.run(&["run", plugin, "--grant", "users:read"]);
+    assert_eq!(partial.code, 3);
+    assert!(
+        partial
+            .stderr
+            .contains("requests 1 scope that was not granted"),
+        "{}",
+        partial.stderr
+    );
+    assert!(
+        partial
+            .stderr
+            .contains("run again with: --grant roles:read"),
+        "{}",
+        partial.stderr
+    );
+
+    // Refused before the host even asked for a token.
+    assert_eq!(tenancy.emulator().request_count(), 0);
+}
+
+#[test]
+fn unknown_scopes_and_bad_input_are_usage_errors() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 5,
+        ..TenantSpec::demo()
+    });
+    let plugin = shipped_plugin("access-audit");
+    let plugin = plugin.to_str().unwrap();
+
+    let typo = tenancy.run(&["run", plugin, "--grant", "user:read"]);
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr
+            .contains("unknown scope `user:read`; known scopes:"),
+        "{}",
+        typo.stderr
+    );
+
+    let grants = ["--grant", "users:read", "--grant", "roles:read"];
+    let bad = tenancy.run(
+        &[
+            &["run", plugin][..],
+            &grants,
+            &["--set", "inactive_days=soon"],
+        ]
+        .concat(),
+    );
+    assert_eq!(bad.code, 1, "the plugin reports bad input as its failure");
+    assert!(
+        bad.stderr
+            .contains("`inactive_days` must be a non-negative whole number"),
+        "{}",
+        bad.stderr
+    );
+
+    let unknown =
+        tenancy.run(&[&["run", plugin][..], &grants, &["--set", "inactve_days=3"]].concat());
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("`inactve_days`"),
+        "{}",
+        unknown.stderr
+    );
+
+    let not_json = tenancy.run(&[&["run", plugin][..], &grants, &["--input", "{oops"]].concat());
+    assert_eq!(not_json.code, 2);
+    assert!(
+        not_json.stderr.contains("--input is not valid JSON"),
+        "{}",
+        not_json.stderr
+    );
+
+    let not_wasm = tenancy.run(&["run", "README.md"]);
+    assert_eq!(not_wasm.code, 2);
+    assert!(
+        not_wasm.stderr.contains("not a WebAssembly component"),
+        "{}",
+        not_wasm.stderr
+    );
+
+    let missing = tenancy.run(&["run", "plugins/no-such-plugin.wasm"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("failed to read the plugin"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn credentials_problems_are_reported_before_the_plugin_runs() {
+    let plugin = shipped_plugin("access-audit");
+    let plugin = plugin.to_str().unwrap();
+    let args = [
+        "run",
+        plugin,
+        "--grant",
+        "users:read",
+        "--grant",
+        "roles:read",
+    ];
+
+    let unset = run_host(&args, &[]);
+    assert_eq!(unset.code, 2);
+    assert!(
+        unset.stderr.contains("FALCON_CLIENT_ID is not set"),
+        "{}",
+        unset.stderr
+    );
+    assert!(unset.stderr.contains("--demo"), "{}", unset.stderr);
+
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 5,
+        ..TenantSpec::demo()
+    });
+    let wrong_secret = "not-the-secret-0123456789";
+    let base_url = tenancy.emulator().base_url();
+    let refused = run_host(
+        &args,
+        &[
+            ("FALCON_CLIENT_ID", &tenancy.client.client_id),
+            ("FALCON_CLIENT_SECRET", wrong_secret),
+            ("FALCON_CLOUD", &base_url),
+        ],
+    );
+    assert_eq!(refused.code, 5, "stderr:\n{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("failed to authenticate to Falcon"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains(wrong_secret),
+        "the secret leaked: {}",
+        refused.stderr
+    );
+
+    let bad_cloud = run_host(
+        &args,
+        &[
+            ("FALCON_CLIENT_ID", "x"),
+            ("FALCON_CLIENT_SECRET", "y"),
+            ("FALCON_CLOUD", "mars-1"),
+        ],
+    );
+    assert_eq!(bad_cloud.code, 2);
+    assert!(
+        bad_cloud.stderr.contains("unknown cloud `mars-1`"),
+        "{}",
+        bad_cloud.stderr
+    );
+}
+
+#[test]
+fn a_plugin_cannot_reach_the_environment_files_or_network() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 5,
+        ..TenantSpec::demo()
+    });
+    // A listener the probe is told to connect to: nothing may arrive.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+
+    let probe = test_plugin("sandbox-probe");
+    let run = tenancy.run(&[
+        "run",
+        probe.to_str().unwrap(),
+        "--set",
+        &format!("port={port}"),
+    ]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    let seen: BTreeMap<String, String> = serde_json::from_str(&run.stdout).expect("probe report");
+
+    assert_eq!(seen["env_count"], "0");
+    assert_eq!(seen["env_secret"], "Err(NotPresent)");
+    assert_eq!(seen["env_id"], "Err(NotPresent)");
+    assert_eq!(seen["args"], "[]");
+    for key in [
+        "read_passwd",
+        "read_dir_root",
+        "read_relative",
+        "write_tmp",
+        "proc_environ",
+    ] {
+        assert!(seen[key].starts_with("denied: "), "{key}: {}", seen[key]);
+    }
+    for key in ["tcp_connect", "tcp_listen", "udp_bind", "dns_lookup"] {
+        assert!(seen[key].starts_with("denied: "), "{key}: {}", seen[key]);
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the plugin reached a loopback socket"
+    );
+    assert!(
+        !std::path::Path::new("/tmp/sandbox-probe").exists(),
+        "the plugin wrote a file"
+    );
+}
+
+#[test]
+fn an_ungranted_call_is_a_denial_the_plugin_can_handle() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 5,
+        ..TenantSpec::demo()
+    });
+    let probe = test_plugin("sandbox-probe");
+    // Granting the scope on the command line is not enough: the plugin did
+    // not request it in its manifest, so the gate still refuses.
+    let run = tenancy.run(&[
+        "run",
+        probe.to_str().unwrap(),
+        "--grant",
+        "users:read",
+        "--set",
+        "probe=ungranted-call",
+    ]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("does not request users:read; that grant has no effect")
+    );
+    let seen: BTreeMap<String, String> = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        seen["first_call"].starts_with("Err(Error::NotGranted(Denial"),
+        "{}",
+        seen["first_call"]
+    );
+    assert!(
+        seen["first_call"].contains("--grant users:read"),
+        "{}",
+        seen["first_call"]
+    );
+    assert!(
+        seen["second_call"].contains("scope: \"roles:read\""),
+        "{}",
+        seen["second_call"]
+    );
+    assert!(
+        run.stderr.contains("0 calls into the host, 2 denied"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn probe_stopped(probe: &str, limits: &[&str]) -> HostRun {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 1,
+        ..TenantSpec::demo()
+    });
+    let plugin = test_plugin("sandbox-probe");
+    let probe = format!("probe={probe}");
+    let args = [
+        &["run", plugin.to_str().unwrap(), "--set", &probe][..],
+        limits,
+    ]
+    .concat();
+    tenancy.run(&args)
+}
+
+#[test]
+fn a_runaway_loop_is_stopped_at_the_time_limit() {
+    let started = std::time::Instant::now();
+    let run = probe_stopped("loop", &["--timeout", "1s"]);
+    assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("exceeded the time limit of 1s (--timeout)"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn a_memory_bomb_is_stopped_at_the_memory_limit() {
+    let run = probe_stopped("alloc", &["--max-memory", "64MiB"]);
+    assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("exceeded the memory limit of 64MiB (--max-memory)"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_output_flood_is_stopped_at_the_output_limit() {
+    let run = probe_stopped("flood", &["--max-output", "64KiB"]);
+    assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("exceeded the output limit of 64KiB (--max-output)"),
+        "{}",
+        run.stderr
+    );
+
+    let logs = probe_stopped("log-flood", &["--max-output", "64KiB"]);
+    assert_eq!(logs.code, 4, "stderr:\n{}", logs.stderr);
+    assert!(logs.stderr.contains("output limit"), "{}", logs.stderr);
+}
+
+#[test]
+fn a_panicking_plugin_is_reported_as_crashed() {
+    let run = probe_stopped("panic", &[]);
+    assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("plugin `sandbox-probe` crashed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the probe panicked on purpose"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn help_describes_every_flag_and_the_exit_codes() {
+    let top = run_host(&["--help"], &[]);
+    assert_eq!(top.code, 0);
+    for word in ["run", "--verbose", "--quiet", "Exit codes:"] {
+        assert!(
+            top.stdout.contains(word),
+            "host --help lacks {word}:\n{}",
+            top.stdout
+        );
+    }
+    let run = run_host(&["run", "--help"], &[]);
+    assert_eq!(run.code, 0);
+    for flag in [
+        "--demo",
+        "--grant",
+        "--input",
+        "--input-file",
+        "--set",
+        "--cloud",
+        "--timeout",
+        "--call-timeout",
+        "--max-memory",
+        "--max-output",
+        "--max-calls",
+        "--fuel",
+        "FALCON_CLIENT_ID",
+        "FALCON_CLIENT_SECRET",
+        "FALCON_CLOUD",
+        "Exit codes:",
+    ] {
+        assert!(
+            run.stdout.contains(flag),
+            "host run --help lacks {flag}:\n{}",
+            run.stdout
+        );
+    }
+}
