@@ -1,4 +1,34 @@
-//! A local emulator of the CrowdStrike Falcon REST API.
+//! A local emulator of the CrowdStrike Falcon REST API, served over real HTTP, with
+//! a deterministic generated demo tenant.
+//!
+//! ```
+//! use std::net::SocketAddr;
+//!
+//! use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, Tenant, TenantSpec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! // The same seed gives the same tenant all day (see `TenantSpec::demo`).
+//! let tenant = Tenant::generate(&TenantSpec::demo());
+//! assert_eq!(tenant.users.len(), 64);
+//!
+//! let emulator = Emulator::new(tenant, EmulatorConfig::default());
+//! let client = ApiClient::with_scopes(&["usermgmt:read"]);
+//! emulator.add_client(client.clone());
+//!
+//! let running = emulator.serve(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+//! // Point any Falcon client at `running.base_url()` with `client`'s credentials:
+//! // POST /oauth2/token, then GET /user-management/queries/users/v1 and so on.
+//! assert!(running.base_url().starts_with("http://127.0.0.1:"));
+//! running.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - [`tenant`]: the data model and its seeded generator.
+//! - [`fql`]: the Falcon Query Language filters and sorts the endpoints accept.
+//! - [`server`]: the endpoints, OAuth2, scopes, rate limits and envelopes, following
+//!   `falcon-api.md` and the captured responses in `tests/fixtures/`.
 #![warn(missing_docs)]
 
 pub mod fql;

@@ -62,7 +62,9 @@ impl SplitMix64 {
     /// `len` lowercase hex digits.
     pub(crate) fn hex(&mut self, len: usize) -> String {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        (0..len).map(|_| char::from(DIGITS[self.below(16) as usize])).collect()
+        (0..len)
+            .map(|_| char::from(DIGITS[self.below(16) as usize]))
+            .collect()
     }
 
     /// A random (version 4, RFC 4122 variant) UUID in its usual text form.
@@ -96,7 +98,9 @@ pub(crate) fn entropy() -> u64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     hasher.write_u128(nanos);
     hasher.finish()
 }
@@ -147,7 +151,10 @@ mod tests {
         for _ in 0..50 {
             let id = rng.uuid_v4();
             let parts: Vec<&str> = id.split('-').collect();
-            assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+            assert_eq!(
+                parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12]
+            );
             assert!(parts[2].starts_with('4'));
             assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
         }

@@ -124,7 +124,6 @@ impl Inner {
         let mut rate_retries = 0;
         let mut transient_retries = 0;
         loop {
-            self.wait_cooldown().await;
             let issued = Instant::now();
             let url = format!("{}{TOKEN_PATH}", self.base_url());
             self.stats
@@ -154,8 +153,9 @@ impl Inner {
                 }
             };
             let status = response.status().as_u16();
+            // Token responses report the per-address pool, not the tenant's:
+            // they are not recorded in `Client::rate_limit`.
             let headers = response.headers().clone();
-            self.record_rate_limit(&headers);
             let body = match response.bytes().await {
                 Ok(b) => b,
                 Err(source) => {
@@ -183,14 +183,24 @@ impl Inner {
                     ));
                 }
                 429 => {
-                    let wait = self.note_rate_limited(&headers, rate_retries);
+                    // The token endpoint has its own per-address pool: wait
+                    // here without holding up API calls that have a token.
+                    let header = header_str(&headers, "x-ratelimit-retryafter");
+                    let wait = self
+                        .retry
+                        .retry_after_wait(header.as_deref(), std::time::SystemTime::now());
                     if rate_retries < self.retry.max_rate_limit_retries {
+                        let pause = wait.unwrap_or_else(|| self.retry.backoff(rate_retries));
                         rate_retries += 1;
                         tracing::warn!(
                             endpoint = TOKEN_ENDPOINT,
-                            wait_ms = wait.map_or(0, |w| w.as_millis() as u64),
+                            wait_ms = pause.as_millis() as u64,
                             "falcon token request rate limited; retrying"
                         );
+                        tokio::time::sleep(
+                            pause + crate::retry::jitter(Duration::from_millis(100)),
+                        )
+                        .await;
                         continue;
                     }
                     return Err(Error::RateLimited {

@@ -9,6 +9,7 @@ mod demo;
 mod gate;
 mod input;
 mod manifest;
+mod output;
 mod run;
 mod sandbox;
 mod scopes;

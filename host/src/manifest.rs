@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(m.name, "access-audit");
         assert_eq!(m.description, "Audits: users");
         let scopes: Vec<&str> = m.scopes.iter().map(|s| s.name()).collect();
-        assert_eq!(scopes, ["users:read", "roles:read"]);
+        assert_eq!(scopes, ["roles:read", "users:read"]);
     }
 
     #[test]

@@ -323,7 +323,9 @@ fn summary(
         names(gate.used())
     );
     let unused: BTreeSet<Scope> = granted.difference(gate.used()).copied().collect();
-    if unused.is_empty() {
+    if granted.is_empty() {
+        eprintln!("host: least privilege: no scope was granted");
+    } else if unused.is_empty() {
         eprintln!("host: least privilege: every granted scope was used");
     } else {
         let minimal: Vec<String> = gate.used().iter().map(|s| s.flag()).collect();

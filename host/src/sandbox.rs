@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::{Plugin, PluginPre};
 use crate::gate::Gate;
+use crate::output::CappedOutput;
 use crate::units::{show_duration, show_size};
 
 /// How often the epoch ticker advances; the time limit's resolution.
@@ -182,10 +182,11 @@ impl Sandbox {
         input: &str,
         limits: &Limits,
     ) -> RunOutcome {
-        let stdout = MemoryOutputPipe::new(limits.max_output as usize);
-        let stderr = MemoryOutputPipe::new(limits.max_output as usize);
         let memory_exceeded = Arc::new(AtomicBool::new(false));
         let output_exceeded = Arc::new(AtomicBool::new(false));
+        let cap = usize::try_from(limits.max_output).unwrap_or(usize::MAX);
+        let stdout = CappedOutput::new(cap, output_exceeded.clone());
+        let stderr = CappedOutput::new(cap, output_exceeded.clone());
 
         // Nothing is granted: no env, args, preopens or network; stdin closed.
         let wasi = WasiCtx::builder()
@@ -243,8 +244,8 @@ impl Sandbox {
         };
         RunOutcome {
             result: stop,
-            stdout: stdout.contents().to_vec(),
-            stderr: stderr.contents().to_vec(),
+            stdout: stdout.contents(),
+            stderr: stderr.contents(),
             gate: Some(gate),
             elapsed,
         }
@@ -360,7 +361,7 @@ fn classify(err: CallError, limits: &Limits, memory: bool, output: bool) -> Stop
             show_size(limits.max_memory)
         ));
     }
-    if output || text.contains("write beyond capacity of MemoryOutputPipe") {
+    if output {
         return Stop::Limit(format!(
             "the plugin exceeded the output limit of {} (--max-output)",
             show_size(limits.max_output)

@@ -618,7 +618,7 @@ fn a_memory_bomb_is_stopped_at_the_memory_limit() {
 
 #[test]
 fn an_output_flood_is_stopped_at_the_output_limit() {
-    let run = probe_stopped("flood", &["--max-output", "64KiB"]);
+    let run = probe_stopped("flood", &["--max-output", "64KiB", "--timeout", "20s"]);
     assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
     assert!(
         run.stderr
@@ -627,7 +627,7 @@ fn an_output_flood_is_stopped_at_the_output_limit() {
         run.stderr
     );
 
-    let logs = probe_stopped("log-flood", &["--max-output", "64KiB"]);
+    let logs = probe_stopped("log-flood", &["--max-output", "64KiB", "--timeout", "20s"]);
     assert_eq!(logs.code, 4, "stderr:\n{}", logs.stderr);
     assert!(logs.stderr.contains("output limit"), "{}", logs.stderr);
 }

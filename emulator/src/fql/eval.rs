@@ -29,7 +29,9 @@ fn test_matches(test: &Test, doc: &Value, now: Timestamp) -> bool {
         Op::Contains => any(&|lit| contains(&leaves, lit)),
         Op::NotContains => !any(&|lit| contains(&leaves, lit)),
         Op::Gt | Op::Ge | Op::Lt | Op::Le => any(&|lit| {
-            leaves.iter().any(|leaf| compare(leaf, lit, now).is_some_and(|o| accepts(test.op, o)))
+            leaves
+                .iter()
+                .any(|leaf| compare(leaf, lit, now).is_some_and(|o| accepts(test.op, o)))
         }),
     }
 }
@@ -124,7 +126,9 @@ fn bool_str(b: bool) -> &'static str {
 
 /// Case-insensitive substring test; stars in the needle still match any run.
 fn contains(leaves: &[&Value], lit: &Literal) -> bool {
-    let Literal::Text(text) = lit else { return false };
+    let Literal::Text(text) = lit else {
+        return false;
+    };
     let segments = match &text.segments {
         Some(segments) => lowercase_all(segments),
         None => vec![text.value.to_lowercase()],
@@ -133,7 +137,10 @@ fn contains(leaves: &[&Value], lit: &Literal) -> bool {
     let mut padded = vec![String::new()];
     padded.extend(segments);
     padded.push(String::new());
-    leaves.iter().filter_map(|leaf| scalar_text(leaf)).any(|s| glob(&s.to_lowercase(), &padded))
+    leaves
+        .iter()
+        .filter_map(|leaf| scalar_text(leaf))
+        .any(|s| glob(&s.to_lowercase(), &padded))
 }
 
 fn scalar_text(leaf: &Value) -> Option<String> {
@@ -171,7 +178,9 @@ fn glob(s: &str, segments: &[String]) -> bool {
 fn compare(leaf: &Value, lit: &Literal, now: Timestamp) -> Option<Ordering> {
     match lit {
         Literal::Relative(offset) => {
-            let at = now.checked_add(jiff::SignedDuration::from_secs(*offset)).ok()?;
+            let at = now
+                .checked_add(jiff::SignedDuration::from_secs(*offset))
+                .ok()?;
             Some(parse_time(leaf.as_str()?)?.cmp(&at))
         }
         Literal::Number(x) => leaf_number(leaf)?.partial_cmp(x),
@@ -207,7 +216,9 @@ pub(super) fn parse_time(s: &str) -> Option<Timestamp> {
         return None;
     }
     let date: jiff::civil::Date = s.parse().ok()?;
-    date.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    date.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 #[cfg(test)]
@@ -246,7 +257,9 @@ mod tests {
     }
 
     fn check(src: &str) -> bool {
-        Filter::parse(src).unwrap_or_else(|e| panic!("{src}: {e}")).matches(&user(), now())
+        Filter::parse(src)
+            .unwrap_or_else(|e| panic!("{src}: {e}"))
+            .matches(&user(), now())
     }
 
     #[test]

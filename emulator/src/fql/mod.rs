@@ -62,7 +62,10 @@ pub struct FqlError {
 
 impl FqlError {
     fn new(position: usize, message: impl Into<String>) -> Self {
-        Self { position, message: message.into() }
+        Self {
+            position,
+            message: message.into(),
+        }
     }
 
     /// Where the problem is, in characters from the start of the expression.

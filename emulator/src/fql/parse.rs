@@ -25,7 +25,10 @@ pub(super) fn filter(src: &str) -> Result<Expr> {
     if src.trim() == "*" {
         return Ok(Expr::All);
     }
-    let mut parser = Parser { chars: src.chars().collect(), pos: 0 };
+    let mut parser = Parser {
+        chars: src.chars().collect(),
+        pos: 0,
+    };
     let expr = parser.or()?;
     parser.skip_ws();
     match parser.peek() {
@@ -97,7 +100,11 @@ impl Parser {
         while self.eat(',') {
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Expr> {
@@ -105,7 +112,11 @@ impl Parser {
         while self.eat('+') {
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Expr::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Expr::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Expr> {
@@ -135,7 +146,10 @@ impl Parser {
     fn field(&mut self) -> Result<String> {
         self.skip_ws();
         let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
             self.pos += 1;
         }
         let field: String = self.chars[start..self.pos].iter().collect();
@@ -146,7 +160,10 @@ impl Parser {
             }));
         }
         if field.split('.').any(str::is_empty) {
-            return Err(FqlError::new(start, format!("invalid field name `{field}`")));
+            return Err(FqlError::new(
+                start,
+                format!("invalid field name `{field}`"),
+            ));
         }
         Ok(field)
     }
@@ -223,7 +240,10 @@ impl Parser {
                 self.pos += 1;
                 Ok(c)
             }
-            Some(c) => Err(FqlError::new(self.pos - 1, format!("unsupported escape `\\{c}`"))),
+            Some(c) => Err(FqlError::new(
+                self.pos - 1,
+                format!("unsupported escape `\\{c}`"),
+            )),
             None => Err(FqlError::new(self.pos - 1, "unterminated string")),
         }
     }
@@ -275,9 +295,15 @@ fn text_literal(segments: Vec<String>) -> Literal {
             return Literal::Relative(offset);
         }
         let value = segments.into_iter().next().unwrap_or_default();
-        return Literal::Text(Text { value, segments: None });
+        return Literal::Text(Text {
+            value,
+            segments: None,
+        });
     }
-    Literal::Text(Text { value: segments.join("*"), segments: Some(segments) })
+    Literal::Text(Text {
+        value: segments.join("*"),
+        segments: Some(segments),
+    })
 }
 
 /// Rejects operator and value pairs that have no meaning.
@@ -306,11 +332,18 @@ mod tests {
     use super::*;
 
     fn text(value: &str) -> Literal {
-        Literal::Text(Text { value: value.to_owned(), segments: None })
+        Literal::Text(Text {
+            value: value.to_owned(),
+            segments: None,
+        })
     }
 
     fn test(field: &str, op: Op, lit: Literal) -> Expr {
-        Expr::Test(Test { field: field.to_owned(), op, operand: Operand::One(lit) })
+        Expr::Test(Test {
+            field: field.to_owned(),
+            op,
+            operand: Operand::One(lit),
+        })
     }
 
     fn err(src: &str) -> FqlError {
@@ -319,8 +352,14 @@ mod tests {
 
     #[test]
     fn simple_equality() {
-        assert_eq!(filter("status:'active'"), Ok(test("status", Op::Eq, text("active"))));
-        assert_eq!(filter("status:\"active\""), Ok(test("status", Op::Eq, text("active"))));
+        assert_eq!(
+            filter("status:'active'"),
+            Ok(test("status", Op::Eq, text("active")))
+        );
+        assert_eq!(
+            filter("status:\"active\""),
+            Ok(test("status", Op::Eq, text("active")))
+        );
     }
 
     #[test]
@@ -343,7 +382,9 @@ mod tests {
     #[test]
     fn and_binds_tighter_than_or() {
         let expr = filter("a:1,b:2+c:3").expect("valid");
-        let Expr::Or(parts) = expr else { panic!("top level is not OR") };
+        let Expr::Or(parts) = expr else {
+            panic!("top level is not OR")
+        };
         assert!(matches!(parts[0], Expr::Test(_)));
         assert!(matches!(&parts[1], Expr::And(inner) if inner.len() == 2));
     }
@@ -351,7 +392,9 @@ mod tests {
     #[test]
     fn parentheses_override_precedence() {
         let expr = filter("(a:1,b:2)+c:3").expect("valid");
-        let Expr::And(parts) = expr else { panic!("top level is not AND") };
+        let Expr::And(parts) = expr else {
+            panic!("top level is not AND")
+        };
         assert!(matches!(&parts[0], Expr::Or(inner) if inner.len() == 2));
     }
 
@@ -364,7 +407,10 @@ mod tests {
     #[test]
     fn unquoted_scalars() {
         assert_eq!(filter("a:5"), Ok(test("a", Op::Eq, Literal::Number(5.0))));
-        assert_eq!(filter("a:>=-2.5"), Ok(test("a", Op::Ge, Literal::Number(-2.5))));
+        assert_eq!(
+            filter("a:>=-2.5"),
+            Ok(test("a", Op::Ge, Literal::Number(-2.5)))
+        );
         assert_eq!(filter("a:true"), Ok(test("a", Op::Eq, Literal::Bool(true))));
         assert_eq!(filter("a:NULL"), Ok(test("a", Op::Eq, Literal::Null)));
         assert_eq!(filter("a:!null"), Ok(test("a", Op::Ne, Literal::Null)));
@@ -372,9 +418,18 @@ mod tests {
 
     #[test]
     fn relative_times_quoted_or_not() {
-        assert_eq!(filter("t:>'now-7d'"), Ok(test("t", Op::Gt, Literal::Relative(-604_800))));
-        assert_eq!(filter("t:<now-24h"), Ok(test("t", Op::Lt, Literal::Relative(-86_400))));
-        assert_eq!(filter("t:>=now-30m"), Ok(test("t", Op::Ge, Literal::Relative(-1_800))));
+        assert_eq!(
+            filter("t:>'now-7d'"),
+            Ok(test("t", Op::Gt, Literal::Relative(-604_800)))
+        );
+        assert_eq!(
+            filter("t:<now-24h"),
+            Ok(test("t", Op::Lt, Literal::Relative(-86_400)))
+        );
+        assert_eq!(
+            filter("t:>=now-30m"),
+            Ok(test("t", Op::Ge, Literal::Relative(-1_800)))
+        );
         assert_eq!(relative("now+2s"), Some(2));
         assert_eq!(relative("now"), Some(0));
         assert_eq!(relative("now-7"), None);
@@ -384,18 +439,34 @@ mod tests {
 
     #[test]
     fn escapes_inside_quotes() {
-        assert_eq!(filter(r"n:'O\'Brien'"), Ok(test("n", Op::Eq, text("O'Brien"))));
-        assert_eq!(filter(r#"n:"say \"hi\"""#), Ok(test("n", Op::Eq, text("say \"hi\""))));
-        assert_eq!(filter(r"p:'C:\\Windows'"), Ok(test("p", Op::Eq, text(r"C:\Windows"))));
+        assert_eq!(
+            filter(r"n:'O\'Brien'"),
+            Ok(test("n", Op::Eq, text("O'Brien")))
+        );
+        assert_eq!(
+            filter(r#"n:"say \"hi\"""#),
+            Ok(test("n", Op::Eq, text("say \"hi\"")))
+        );
+        assert_eq!(
+            filter(r"p:'C:\\Windows'"),
+            Ok(test("p", Op::Eq, text(r"C:\Windows")))
+        );
         assert_eq!(filter(r"p:'a\*b'"), Ok(test("p", Op::Eq, text("a*b"))));
         // The other quote kind needs no escape.
-        assert_eq!(filter(r#"n:"O'Brien""#), Ok(test("n", Op::Eq, text("O'Brien"))));
+        assert_eq!(
+            filter(r#"n:"O'Brien""#),
+            Ok(test("n", Op::Eq, text("O'Brien")))
+        );
     }
 
     #[test]
     fn stars_make_wildcards() {
         let expr = filter("h:'PC-*-01'").expect("valid");
-        let Expr::Test(Test { operand: Operand::One(Literal::Text(t)), .. }) = expr else {
+        let Expr::Test(Test {
+            operand: Operand::One(Literal::Text(t)),
+            ..
+        }) = expr
+        else {
             panic!("not a text test")
         };
         assert_eq!(t.value, "PC-*-01");
@@ -412,7 +483,12 @@ mod tests {
     #[test]
     fn lists() {
         let expr = filter("id:['a', 'b',3]").expect("valid");
-        let Expr::Test(Test { op: Op::Eq, operand: Operand::List(items), .. }) = expr else {
+        let Expr::Test(Test {
+            op: Op::Eq,
+            operand: Operand::List(items),
+            ..
+        }) = expr
+        else {
             panic!("not a list")
         };
         assert_eq!(items, vec![text("a"), text("b"), Literal::Number(3.0)]);
@@ -428,8 +504,15 @@ mod tests {
 
     #[test]
     fn dotted_fields() {
-        assert_eq!(filter("device.hostname:'x'"), Ok(test("device.hostname", Op::Eq, text("x"))));
-        assert!(err("device..hostname:'x'").message().contains("invalid field"));
+        assert_eq!(
+            filter("device.hostname:'x'"),
+            Ok(test("device.hostname", Op::Eq, text("x")))
+        );
+        assert!(
+            err("device..hostname:'x'")
+                .message()
+                .contains("invalid field")
+        );
     }
 
     #[test]
@@ -464,6 +547,9 @@ mod tests {
 
     #[test]
     fn error_display_is_lowercase_with_position() {
-        assert_eq!(err("status:active").to_string(), "unquoted value `active`; quote text values at position 7");
+        assert_eq!(
+            err("status:active").to_string(),
+            "unquoted value `active`; quote text values at position 7"
+        );
     }
 }

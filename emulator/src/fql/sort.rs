@@ -38,12 +38,18 @@ impl Sort {
             None => split_dotted(src),
         };
         check_field(field)?;
-        Ok(Self { field: field.to_owned(), direction })
+        Ok(Self {
+            field: field.to_owned(),
+            direction,
+        })
     }
 
     /// A sort on `field` in `direction`.
     pub fn new(field: impl Into<String>, direction: Direction) -> Self {
-        Self { field: field.into(), direction }
+        Self {
+            field: field.into(),
+            direction,
+        }
     }
 
     /// The field sorted on.
@@ -67,7 +73,11 @@ impl Sort {
             (Some(_), None) => Ordering::Less,
             (Some(x), Some(y)) => {
                 let order = compare_values(x, y);
-                if self.direction == Direction::Desc { order.reverse() } else { order }
+                if self.direction == Direction::Desc {
+                    order.reverse()
+                } else {
+                    order
+                }
             }
         }
     }
@@ -77,16 +87,19 @@ fn direction(word: &str, position: usize) -> Result<Direction, FqlError> {
     match word.to_ascii_lowercase().as_str() {
         "asc" => Ok(Direction::Asc),
         "desc" => Ok(Direction::Desc),
-        _ => Err(FqlError::new(position, format!("invalid sort direction `{word}`"))),
+        _ => Err(FqlError::new(
+            position,
+            format!("invalid sort direction `{word}`"),
+        )),
     }
 }
 
 /// Splits a trailing `.asc` / `.desc`; anything else is a field sorted ascending.
 fn split_dotted(src: &str) -> (&str, Direction) {
-    if let Some((field, word)) = src.rsplit_once('.') {
-        if let Ok(direction) = direction(word, 0) {
-            return (field, direction);
-        }
+    if let Some((field, word)) = src.rsplit_once('.')
+        && let Ok(direction) = direction(word, 0)
+    {
+        return (field, direction);
     }
     (src, Direction::Asc)
 }
@@ -118,7 +131,9 @@ fn compare_strings(a: &str, b: &str) -> Ordering {
     if let (Some(x), Some(y)) = (parse_time(a), parse_time(b)) {
         return x.cmp(&y);
     }
-    a.to_lowercase().cmp(&b.to_lowercase()).then_with(|| a.cmp(b))
+    a.to_lowercase()
+        .cmp(&b.to_lowercase())
+        .then_with(|| a.cmp(b))
 }
 
 fn type_rank(v: &Value) -> u8 {

@@ -71,7 +71,12 @@ impl ApiClient {
 
     /// A client with every `:read` scope of [`SCOPE_AREAS`].
     pub fn read_only() -> Self {
-        Self::with_owned_scopes(SCOPE_AREAS.iter().map(|area| format!("{area}:read")).collect())
+        Self::with_owned_scopes(
+            SCOPE_AREAS
+                .iter()
+                .map(|area| format!("{area}:read"))
+                .collect(),
+        )
     }
 
     /// A client with exactly these scopes.
@@ -103,7 +108,9 @@ impl fmt::Debug for ApiClient {
 fn random_secret() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rng::unseeded();
-    (0..40).map(|_| char::from(ALPHABET[rng.below(ALPHABET.len() as u64) as usize])).collect()
+    (0..40)
+        .map(|_| char::from(ALPHABET[rng.below(ALPHABET.len() as u64) as usize]))
+        .collect()
 }
 
 /// Who made a request with a valid bearer token.
@@ -127,7 +134,9 @@ pub(crate) struct Tokens {
 impl fmt::Debug for Tokens {
     // The keys are bearer tokens; show only how many there are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tokens").field("live", &self.live.len()).finish()
+        f.debug_struct("Tokens")
+            .field("live", &self.live.len())
+            .finish()
     }
 }
 
@@ -139,21 +148,37 @@ impl Tokens {
         let token = format!("{}{}", rng.hex(32), rng::unseeded().hex(32));
         let scopes = Arc::new(client.scopes.clone());
         let expires = now + lifetime;
-        self.live.insert(token.clone(), Token { client_id: client.client_id.clone(), scopes, expires });
+        self.live.insert(
+            token.clone(),
+            Token {
+                client_id: client.client_id.clone(),
+                scopes,
+                expires,
+            },
+        );
         token
     }
 
     fn revoke(&mut self, token: &str, client_id: &str) {
-        if self.live.get(token).is_some_and(|t| t.client_id == client_id) {
+        if self
+            .live
+            .get(token)
+            .is_some_and(|t| t.client_id == client_id)
+        {
             self.live.remove(token);
         }
     }
 
     /// The caller behind a token, if it is live and its client still enabled.
     fn resolve(&self, token: &str, clients: &HashMap<String, ApiClient>) -> Option<Caller> {
-        let live = self.live.get(token).filter(|t| t.expires > Instant::now())?;
+        let live = self
+            .live
+            .get(token)
+            .filter(|t| t.expires > Instant::now())?;
         clients.get(&live.client_id).filter(|c| c.enabled)?;
-        Some(Caller { scopes: Arc::clone(&live.scopes) })
+        Some(Caller {
+            scopes: Arc::clone(&live.scopes),
+        })
     }
 }
 
@@ -162,19 +187,31 @@ impl Shared {
     pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Option<Caller> {
         let token = credentials(headers, "bearer")?;
         let clients = self.clients.read().unwrap_or_else(|p| p.into_inner());
-        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).resolve(&token, &clients)
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .resolve(&token, &clients)
     }
 
     /// The registered, enabled client with these credentials.
     fn client(&self, id: &str, secret: &str) -> Option<ApiClient> {
         let clients = self.clients.read().unwrap_or_else(|p| p.into_inner());
-        clients.get(id).filter(|c| c.enabled && c.client_secret == secret).cloned()
+        clients
+            .get(id)
+            .filter(|c| c.enabled && c.client_secret == secret)
+            .cloned()
     }
 
     fn member_cid_ok(&self, member_cid: Option<&str>) -> bool {
-        let Some(member) = member_cid else { return true };
+        let Some(member) = member_cid else {
+            return true;
+        };
         // Installers show the CID with a checksum suffix ("-1A"); APIs want it bare.
-        let bare = member.split('-').next().unwrap_or_default().to_ascii_lowercase();
+        let bare = member
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         bare == self.cid
     }
 }
@@ -184,7 +221,9 @@ impl Shared {
 fn credentials(headers: &HeaderMap, scheme: &str) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (given, rest) = value.trim().split_once(' ')?;
-    given.eq_ignore_ascii_case(scheme).then(|| rest.trim().to_owned())
+    given
+        .eq_ignore_ascii_case(scheme)
+        .then(|| rest.trim().to_owned())
 }
 
 /// `POST /oauth2/token`.
@@ -198,7 +237,11 @@ pub(crate) async fn token(
         Err(failure) => return failure.render(&ctx, CSAM),
     };
     let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
-        return ctx.fail(StatusCode::BAD_REQUEST, CSAM, "client_id and client_secret are required");
+        return ctx.fail(
+            StatusCode::BAD_REQUEST,
+            CSAM,
+            "client_id and client_secret are required",
+        );
     };
     let client = shared.client(id, secret);
     let Some(client) = client.filter(|_| shared.member_cid_ok(form.get("member_cid"))) else {
@@ -206,7 +249,11 @@ pub(crate) async fn token(
     };
 
     let lifetime = shared.config.token_lifetime;
-    let token = shared.tokens.lock().unwrap_or_else(|p| p.into_inner()).issue(&client, lifetime);
+    let token = shared
+        .tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .issue(&client, lifetime);
     let body = json!({
         "access_token": token,
         "token_type": "bearer",
@@ -234,7 +281,11 @@ pub(crate) async fn revoke(
         return ctx.fail(StatusCode::BAD_REQUEST, CSAM, "token is required");
     };
     // Like RFC 7009: another client's or an unknown token is not an error.
-    shared.tokens.lock().unwrap_or_else(|p| p.into_inner()).revoke(token, &client.client_id);
+    shared
+        .tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .revoke(token, &client.client_id);
     ctx.respond(StatusCode::OK, CSAM, Payload::default())
 }
 
@@ -265,7 +316,12 @@ mod tests {
         assert_eq!(client.client_id.len(), 32);
         assert!(client.client_id.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(client.client_secret.len(), 40);
-        assert!(client.client_secret.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(
+            client
+                .client_secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        );
         assert_ne!(client.client_id, ApiClient::read_only().client_id);
     }
 
@@ -278,13 +334,19 @@ mod tests {
         assert!(read.scopes.iter().all(|s| s.ends_with(":read")));
         assert!(read.scopes.contains("devices:read"));
         let custom = ApiClient::with_scopes(&["usermgmt:read"]);
-        assert_eq!(custom.scopes.into_iter().collect::<Vec<_>>(), ["usermgmt:read"]);
+        assert_eq!(
+            custom.scopes.into_iter().collect::<Vec<_>>(),
+            ["usermgmt:read"]
+        );
     }
 
     #[test]
     fn authorization_scheme_is_case_insensitive() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("BEARER abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("BEARER abc"),
+        );
         assert_eq!(credentials(&headers, "bearer").as_deref(), Some("abc"));
         assert_eq!(credentials(&headers, "basic"), None);
     }

@@ -36,12 +36,19 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { code: status.as_u16(), message: message.into(), id: None }
+        Self {
+            code: status.as_u16(),
+            message: message.into(),
+            id: None,
+        }
     }
 
     /// A per-id error in a batch answer.
     pub(crate) fn for_id(status: StatusCode, message: impl Into<String>, id: &str) -> Self {
-        Self { id: Some(id.to_owned()), ..Self::new(status, message) }
+        Self {
+            id: Some(id.to_owned()),
+            ..Self::new(status, message)
+        }
     }
 }
 
@@ -64,11 +71,17 @@ pub(crate) struct Payload {
 
 impl Payload {
     pub(crate) fn resources(resources: Value) -> Self {
-        Self { resources: Some(resources), ..Self::default() }
+        Self {
+            resources: Some(resources),
+            ..Self::default()
+        }
     }
 
     pub(crate) fn error(error: ApiError) -> Self {
-        Self { errors: vec![error], ..Self::default() }
+        Self {
+            errors: vec![error],
+            ..Self::default()
+        }
     }
 }
 
@@ -103,7 +116,11 @@ struct Envelope<'a> {
 
 impl Ctx {
     pub(crate) fn new(caller: Option<Caller>) -> Self {
-        Self { trace_id: rng::unseeded().uuid_v4(), started: Instant::now(), caller }
+        Self {
+            trace_id: rng::unseeded().uuid_v4(),
+            started: Instant::now(),
+            caller,
+        }
     }
 
     /// A complete envelope response.
@@ -114,7 +131,9 @@ impl Ctx {
                 pagination: body.pagination,
                 powered_by: service,
                 trace_id: &self.trace_id,
-                writes: body.resources_affected.map(|n| Writes { resources_affected: n }),
+                writes: body.resources_affected.map(|n| Writes {
+                    resources_affected: n,
+                }),
             },
             resources: body.resources,
             errors: body.errors,
@@ -124,17 +143,29 @@ impl Ctx {
 
     /// An error envelope with a single error whose code is the HTTP status.
     pub(crate) fn fail(&self, status: StatusCode, service: &str, message: &str) -> Response {
-        self.respond(status, service, Payload::error(ApiError::new(status, message)))
+        self.respond(
+            status,
+            service,
+            Payload::error(ApiError::new(status, message)),
+        )
     }
 
     /// The gateway's 401 for a missing, malformed, expired or revoked token.
     pub(crate) fn invalid_token(&self) -> Response {
-        self.fail(StatusCode::UNAUTHORIZED, GATEWAY, "access denied, invalid bearer token")
+        self.fail(
+            StatusCode::UNAUTHORIZED,
+            GATEWAY,
+            "access denied, invalid bearer token",
+        )
     }
 
     /// The gateway's 403 for a token that lacks the endpoint's scope.
     pub(crate) fn forbidden(&self) -> Response {
-        self.fail(StatusCode::FORBIDDEN, GATEWAY, "access denied, authorization failed")
+        self.fail(
+            StatusCode::FORBIDDEN,
+            GATEWAY,
+            "access denied, authorization failed",
+        )
     }
 }
 
@@ -147,11 +178,17 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn render(&self, ctx: &Ctx, service: &str) -> Response {
@@ -164,7 +201,9 @@ mod tests {
     use super::*;
 
     async fn json_of(response: Response) -> Value {
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
         serde_json::from_slice(&bytes).expect("json body")
     }
 

@@ -36,7 +36,11 @@ pub(crate) async fn gateway(
         request.extensions_mut().insert(ctx.clone());
         next.run(request).await
     } else {
-        ctx.fail(StatusCode::TOO_MANY_REQUESTS, GATEWAY, "API rate limit exceeded.")
+        ctx.fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            GATEWAY,
+            "API rate limit exceeded.",
+        )
     };
     decorate(&mut response, &shared, &ctx, decision);
     response
@@ -67,13 +71,23 @@ fn decorate(response: &mut Response, shared: &Shared, ctx: &Ctx, decision: Decis
     if let Some(at) = decision.retry_after {
         set("x-ratelimit-retryafter", at.to_string());
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 /// Route guard: a live token with `scope`, else the gateway's 401 or 403.
 pub(crate) async fn require(scope: &'static str, request: Request, next: Next) -> Response {
-    let ctx = request.extensions().get::<Ctx>().cloned().unwrap_or_else(|| Ctx::new(None));
+    let ctx = request
+        .extensions()
+        .get::<Ctx>()
+        .cloned()
+        .unwrap_or_else(|| Ctx::new(None));
     match &ctx.caller {
         None => ctx.invalid_token(),
         Some(caller) if !caller.scopes.contains(scope) => ctx.forbidden(),
@@ -88,9 +102,17 @@ pub(crate) async fn not_found(request: Request) -> Response {
 
 /// Known paths with an unsupported method.
 pub(crate) async fn method_not_allowed(request: Request) -> Response {
-    ctx_of(&request).fail(StatusCode::METHOD_NOT_ALLOWED, GATEWAY, "Method Not Allowed")
+    ctx_of(&request).fail(
+        StatusCode::METHOD_NOT_ALLOWED,
+        GATEWAY,
+        "Method Not Allowed",
+    )
 }
 
 fn ctx_of(request: &Request) -> Ctx {
-    request.extensions().get::<Ctx>().cloned().unwrap_or_else(|| Ctx::new(None))
+    request
+        .extensions()
+        .get::<Ctx>()
+        .cloned()
+        .unwrap_or_else(|| Ctx::new(None))
 }

@@ -139,7 +139,9 @@ impl Emulator {
             requests: AtomicU64::new(0),
             config,
         };
-        Self { shared: Arc::new(shared) }
+        Self {
+            shared: Arc::new(shared),
+        }
     }
 
     /// Registers an API client; a client with the same id is replaced, which is how
@@ -178,23 +180,34 @@ impl Emulator {
     pub async fn serve(self, addr: SocketAddr) -> io::Result<RunningEmulator> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let signal = async {
                 // A dropped handle stops the server as well as an explicit shutdown.
                 stopped.await.ok();
             };
-            axum::serve(listener, app).with_graceful_shutdown(signal).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(signal)
+                .await
         });
         tracing::info!(%local_addr, cid = self.shared.cid, "falcon emulator listening");
-        Ok(RunningEmulator { shared: self.shared, local_addr, stop, task })
+        Ok(RunningEmulator {
+            shared: self.shared,
+            local_addr,
+            stop,
+            task,
+        })
     }
 }
 
 impl fmt::Debug for Emulator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Emulator").field("shared", &self.shared).finish()
+        f.debug_struct("Emulator")
+            .field("shared", &self.shared)
+            .finish()
     }
 }
 

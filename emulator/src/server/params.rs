@@ -55,13 +55,16 @@ impl Params {
     }
 
     pub(crate) fn required(&self, name: &str) -> Result<&str, Failure> {
-        self.get(name).ok_or_else(|| Failure::bad_request(format!("{name} in query is required")))
+        self.get(name)
+            .ok_or_else(|| Failure::bad_request(format!("{name} in query is required")))
     }
 
     /// An integer in `min..=max`, or `default` when absent. Messages follow the
     /// go-openapi validator Falcon's services use.
     pub(crate) fn int(&self, name: &str, default: i64, min: i64, max: i64) -> Result<i64, Failure> {
-        let Some(raw) = self.get(name) else { return Ok(default) };
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
         let value: i64 = raw.trim().parse().map_err(|_| {
             Failure::bad_request(format!("{name} in query must be of type int64: \"{raw}\""))
         })?;
@@ -98,7 +101,11 @@ fn decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escaped = if bytes[i] == b'%' { hex_at(bytes, i + 1) } else { None };
+        let escaped = if bytes[i] == b'%' {
+            hex_at(bytes, i + 1)
+        } else {
+            None
+        };
         match (bytes[i], escaped) {
             (_, Some(byte)) => {
                 out.push(byte);
@@ -152,10 +159,16 @@ pub(crate) async fn ids_body(body: Body, max: usize) -> Result<Vec<String>, Fail
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| Failure::bad_request("ids in body must be an array of strings"))?,
         Some(Value::Null) | None => Vec::new(),
-        Some(_) => return Err(Failure::bad_request("ids in body must be an array of strings")),
+        Some(_) => {
+            return Err(Failure::bad_request(
+                "ids in body must be an array of strings",
+            ));
+        }
     };
     if ids.len() > max {
-        return Err(Failure::bad_request(format!("request must contain between 0 and {max} ids")));
+        return Err(Failure::bad_request(format!(
+            "request must contain between 0 and {max} ids"
+        )));
     }
     Ok(ids)
 }
@@ -163,7 +176,9 @@ pub(crate) async fn ids_body(body: Body, max: usize) -> Result<Vec<String>, Fail
 /// `ids` without repeats, first occurrence kept.
 pub(crate) fn dedup(ids: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
-    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -206,7 +221,10 @@ mod tests {
             message(params.int("offset", 0, 0, i64::MAX)),
             "offset in query should be greater than or equal to 0"
         );
-        assert_eq!(message(params.int("x", 0, 0, 1)), "x in query must be of type int64: \"abc\"");
+        assert_eq!(
+            message(params.int("x", 0, 0, 1)),
+            "x in query must be of type int64: \"abc\""
+        );
     }
 
     #[test]

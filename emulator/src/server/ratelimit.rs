@@ -36,7 +36,11 @@ impl Pool {
     }
 
     pub(crate) fn new(capacity: u32, per_second: f64) -> Self {
-        Self { capacity, per_second, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            capacity,
+            per_second,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     pub(crate) fn take(&self, key: &str) -> Decision {
@@ -45,10 +49,14 @@ impl Pool {
 
     fn take_at(&self, key: &str, now: Instant, wall: SystemTime) -> Decision {
         let capacity = f64::from(self.capacity);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets
-            .entry(key.to_owned())
-            .or_insert(Bucket { tokens: capacity, refilled: now });
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            refilled: now,
+        });
         let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * self.per_second).min(capacity);
         bucket.refilled = now;
@@ -71,7 +79,12 @@ impl Pool {
 
     fn decision(&self, allowed: bool, tokens: f64, retry_after: Option<u64>) -> Decision {
         let remaining = tokens.floor().clamp(0.0, f64::from(self.capacity)) as u32;
-        Decision { allowed, limit: self.capacity, remaining, retry_after }
+        Decision {
+            allowed,
+            limit: self.capacity,
+            remaining,
+            retry_after,
+        }
     }
 }
 
@@ -89,7 +102,9 @@ mod tests {
     fn drains_then_refuses_with_a_retry_time() {
         let pool = Pool::per_minute(3);
         let (now, wall) = (Instant::now(), UNIX_EPOCH + Duration::from_secs(1_000));
-        let remaining: Vec<u32> = (0..3).map(|_| pool.take_at("cid", now, wall).remaining).collect();
+        let remaining: Vec<u32> = (0..3)
+            .map(|_| pool.take_at("cid", now, wall).remaining)
+            .collect();
         assert_eq!(remaining, [2, 1, 0]);
         let refused = pool.take_at("cid", now, wall);
         assert!(!refused.allowed);

@@ -19,15 +19,24 @@ pub(super) struct TenantState {
 impl TenantState {
     pub(super) fn new(tenant: Tenant) -> Self {
         let ids = SplitMix64::stream(0, &tenant.cid);
-        let mut state = Self { tenant, by_uuid: HashMap::new(), ids };
+        let mut state = Self {
+            tenant,
+            by_uuid: HashMap::new(),
+            ids,
+        };
         state.reindex();
         state
     }
 
     /// Rebuilds the index after users were removed or reordered.
     pub(super) fn reindex(&mut self) {
-        self.by_uuid =
-            self.tenant.users.iter().enumerate().map(|(i, u)| (u.uuid.clone(), i)).collect();
+        self.by_uuid = self
+            .tenant
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.uuid.clone(), i))
+            .collect();
     }
 
     pub(super) fn user(&self, uuid: &str) -> Option<&User> {
@@ -39,13 +48,16 @@ impl TenantState {
     }
 
     pub(super) fn add_user(&mut self, user: User) {
-        self.by_uuid.insert(user.uuid.clone(), self.tenant.users.len());
+        self.by_uuid
+            .insert(user.uuid.clone(), self.tenant.users.len());
         self.tenant.users.push(user);
     }
 
     /// Removes a user and their grants; false when there is no such user.
     pub(super) fn remove_user(&mut self, uuid: &str) -> bool {
-        let Some(index) = self.by_uuid.get(uuid).copied() else { return false };
+        let Some(index) = self.by_uuid.get(uuid).copied() else {
+            return false;
+        };
         self.tenant.users.remove(index);
         self.tenant.grants.retain(|g| g.user_uuid != uuid);
         self.reindex();
@@ -69,7 +81,11 @@ mod tests {
     use crate::tenant::TenantSpec;
 
     fn state() -> TenantState {
-        let spec = TenantSpec { seed: 1, users: 20, anchor: jiff::Timestamp::UNIX_EPOCH };
+        let spec = TenantSpec {
+            seed: 1,
+            users: 20,
+            anchor: jiff::Timestamp::UNIX_EPOCH,
+        };
         TenantState::new(Tenant::generate(&spec))
     }
 
@@ -81,7 +97,10 @@ mod tests {
         assert!(state.remove_user(&first));
         assert!(!state.remove_user(&first));
         assert!(state.user(&first).is_none());
-        assert_eq!(state.user(&last).map(|u| u.uuid.as_str()), Some(last.as_str()));
+        assert_eq!(
+            state.user(&last).map(|u| u.uuid.as_str()),
+            Some(last.as_str())
+        );
         assert!(state.tenant.grants.iter().all(|g| g.user_uuid != first));
     }
 

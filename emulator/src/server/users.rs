@@ -61,16 +61,37 @@ const GRANT_SORT_FIELDS: &[&str] = &["cid", "expires_at", "role_name", "type", "
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/user-management/queries/users/v1", scoped(READ, get(query_users)))
-        .route("/user-management/entities/users/GET/v1", scoped(READ, post(get_users)))
+        .route(
+            "/user-management/queries/users/v1",
+            scoped(READ, get(query_users)),
+        )
+        .route(
+            "/user-management/entities/users/GET/v1",
+            scoped(READ, post(get_users)),
+        )
         .route(
             "/user-management/entities/users/v1",
-            scoped(WRITE, post(create_user).patch(update_user).delete(delete_user)),
+            scoped(
+                WRITE,
+                post(create_user).patch(update_user).delete(delete_user),
+            ),
         )
-        .route("/user-management/queries/roles/v1", scoped(READ, get(query_roles)))
-        .route("/user-management/entities/roles/v1", scoped(READ, get(get_roles)))
-        .route("/user-management/entities/roles/GET/v2", scoped(READ, post(post_get_roles)))
-        .route("/user-management/combined/user-roles/v2", scoped(READ, get(user_roles)))
+        .route(
+            "/user-management/queries/roles/v1",
+            scoped(READ, get(query_roles)),
+        )
+        .route(
+            "/user-management/entities/roles/v1",
+            scoped(READ, get(get_roles)),
+        )
+        .route(
+            "/user-management/entities/roles/GET/v2",
+            scoped(READ, post(post_get_roles)),
+        )
+        .route(
+            "/user-management/combined/user-roles/v2",
+            scoped(READ, get(user_roles)),
+        )
         .route(
             "/user-management/entities/user-role-actions/v1",
             scoped(WRITE, post(user_role_action)),
@@ -234,7 +255,11 @@ fn users_by_id(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
     for id in &ids {
         match state.user(id) {
             Some(user) => found.push(user_view(&shared.cid, user)),
-            None => errors.push(ApiError::for_id(StatusCode::NOT_FOUND, "user not found", id)),
+            None => errors.push(ApiError::for_id(
+                StatusCode::NOT_FOUND,
+                "user not found",
+                id,
+            )),
         }
     }
     entities(ctx, found, errors)
@@ -250,10 +275,23 @@ fn role_ids(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
     }
     let state = shared.read();
     let ids: Vec<Value> = match params.get("user_uuid") {
-        None => state.tenant.roles.iter().map(|r| Value::String(r.id.clone())).collect(),
-        Some(uuid) => state.tenant.grants_of(uuid).map(|g| Value::String(g.role_id.clone())).collect(),
+        None => state
+            .tenant
+            .roles
+            .iter()
+            .map(|r| Value::String(r.id.clone()))
+            .collect(),
+        Some(uuid) => state
+            .tenant
+            .grants_of(uuid)
+            .map(|g| Value::String(g.role_id.clone()))
+            .collect(),
     };
-    Ok(ctx.respond(StatusCode::OK, SERVICE, Payload::resources(Value::Array(ids))))
+    Ok(ctx.respond(
+        StatusCode::OK,
+        SERVICE,
+        Payload::resources(Value::Array(ids)),
+    ))
 }
 
 fn roles_by_id(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
@@ -262,7 +300,11 @@ fn roles_by_id(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
     for id in &ids {
         match state.tenant.role(id) {
             Some(role) => found.push(role_view(&shared.cid, role)),
-            None => errors.push(ApiError::for_id(StatusCode::NOT_FOUND, "role not found", id)),
+            None => errors.push(ApiError::for_id(
+                StatusCode::NOT_FOUND,
+                "role not found",
+                id,
+            )),
         }
     }
     entities(ctx, found, errors)
@@ -289,9 +331,16 @@ fn grants_page(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
 /// Found entities in request order plus a 404 per unknown id; HTTP 404 only when
 /// ids were asked for and none was found.
 fn entities(ctx: &Ctx, found: Vec<Value>, errors: Vec<ApiError>) -> Response {
-    let status =
-        if found.is_empty() && !errors.is_empty() { StatusCode::NOT_FOUND } else { StatusCode::OK };
-    let payload = Payload { resources: Some(Value::Array(found)), errors, ..Payload::default() };
+    let status = if found.is_empty() && !errors.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    let payload = Payload {
+        resources: Some(Value::Array(found)),
+        errors,
+        ..Payload::default()
+    };
     ctx.respond(status, SERVICE, payload)
 }
 
@@ -299,7 +348,8 @@ fn entities(ctx: &Ctx, found: Vec<Value>, errors: Vec<ApiError>) -> Response {
 
 fn create(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome {
     let validate_only = params.bool("validate_only", false)?;
-    let uid = text(body, &["uid"]).ok_or_else(|| Failure::bad_request("uid in body is required"))?;
+    let uid =
+        text(body, &["uid"]).ok_or_else(|| Failure::bad_request("uid in body is required"))?;
     if !looks_like_email(uid) {
         return Err(Failure::bad_request("uid must be an email address"));
     }
@@ -307,11 +357,20 @@ fn create(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome 
         check_cid_value(shared, cid)?;
     }
     // The deprecated /users endpoint took camelCase names; accept both spellings.
-    let first_name = text(body, &["first_name", "firstName"]).unwrap_or_default().to_owned();
-    let last_name = text(body, &["last_name", "lastName"]).unwrap_or_default().to_owned();
+    let first_name = text(body, &["first_name", "firstName"])
+        .unwrap_or_default()
+        .to_owned();
+    let last_name = text(body, &["last_name", "lastName"])
+        .unwrap_or_default()
+        .to_owned();
 
     let mut state = shared.write();
-    if state.tenant.users.iter().any(|u| u.uid.eq_ignore_ascii_case(uid)) {
+    if state
+        .tenant
+        .users
+        .iter()
+        .any(|u| u.uid.eq_ignore_ascii_case(uid))
+    {
         let message = format!("user with uid {uid} already exists");
         return Err(Failure::new(StatusCode::CONFLICT, message));
     }
@@ -329,7 +388,11 @@ fn create(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome 
     };
     let view = user_view(&shared.cid, &user);
     state.add_user(user);
-    Ok(ctx.respond(StatusCode::CREATED, SERVICE, Payload::resources(json!([view]))))
+    Ok(ctx.respond(
+        StatusCode::CREATED,
+        SERVICE,
+        Payload::resources(json!([view])),
+    ))
 }
 
 fn update(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome {
@@ -337,7 +400,9 @@ fn update(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome 
     let first = text(body, &["first_name", "firstName"]);
     let last = text(body, &["last_name", "lastName"]);
     let (Some(first), Some(last)) = (first, last) else {
-        return Err(Failure::bad_request("first_name and last_name are both required"));
+        return Err(Failure::bad_request(
+            "first_name and last_name are both required",
+        ));
     };
     let mut state = shared.write();
     let user = state.user_mut(uuid).ok_or_else(user_not_found)?;
@@ -352,7 +417,10 @@ fn delete(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
     if !shared.write().remove_user(uuid) {
         return Err(user_not_found());
     }
-    let payload = Payload { resources_affected: Some(1), ..Payload::default() };
+    let payload = Payload {
+        resources_affected: Some(1),
+        ..Payload::default()
+    };
     Ok(ctx.respond(StatusCode::OK, SERVICE, payload))
 }
 
@@ -364,15 +432,22 @@ fn role_action(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
     if state.user(&action.uuid).is_none() {
         return Err(user_not_found());
     }
-    if let Some(unknown) = action.role_ids.iter().find(|id| state.tenant.role(id).is_none()) {
+    if let Some(unknown) = action
+        .role_ids
+        .iter()
+        .find(|id| state.tenant.role(id).is_none())
+    {
         return Err(Failure::bad_request(format!("invalid role id: {unknown}")));
     }
     let affected = match action.grant {
         true => grant(&mut state.tenant, &action),
         false => revoke(&mut state.tenant, &action),
     };
-    let payload =
-        Payload { resources: Some(json!([])), resources_affected: Some(affected), ..Payload::default() };
+    let payload = Payload {
+        resources: Some(json!([])),
+        resources_affected: Some(affected),
+        ..Payload::default()
+    };
     Ok(ctx.respond(StatusCode::OK, SERVICE, payload))
 }
 
@@ -400,18 +475,31 @@ impl RoleAction {
         };
         let role_ids: Vec<String> = body["role_ids"]
             .as_array()
-            .map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         if role_ids.is_empty() {
             return Err(Failure::bad_request("role_ids in body is required"));
         }
         let expires_at = expiry(body)?;
-        Ok(Self { uuid, cid, grant, role_ids, expires_at })
+        Ok(Self {
+            uuid,
+            cid,
+            grant,
+            role_ids,
+            expires_at,
+        })
     }
 }
 
 fn expiry(body: &Value) -> Result<Option<Timestamp>, Failure> {
-    let Some(raw) = text(body, &["expires_at"]) else { return Ok(None) };
+    let Some(raw) = text(body, &["expires_at"]) else {
+        return Ok(None);
+    };
     let at: Timestamp = raw
         .parse()
         .map_err(|_| Failure::bad_request("expires_at must be an RFC 3339 timestamp"))?;
@@ -451,7 +539,9 @@ fn grant(tenant: &mut Tenant, action: &RoleAction) -> usize {
 
 fn revoke(tenant: &mut Tenant, action: &RoleAction) -> usize {
     let before = tenant.grants.len();
-    tenant.grants.retain(|g| !(g.user_uuid == action.uuid && action.role_ids.contains(&g.role_id)));
+    tenant
+        .grants
+        .retain(|g| !(g.user_uuid == action.uuid && action.role_ids.contains(&g.role_id)));
     before - tenant.grants.len()
 }
 
@@ -468,13 +558,24 @@ impl Page {
         let offset = params.int("offset", 0, 0, i64::from(u32::MAX))?;
         let limit = params.int("limit", 100, 1, MAX_LIMIT)?;
         // Both are range-checked above, so they fit in usize.
-        Ok(Self { offset: offset as usize, limit: limit as usize })
+        Ok(Self {
+            offset: offset as usize,
+            limit: limit as usize,
+        })
     }
 
     fn payload(&self, items: Vec<Value>) -> Payload {
         let total = items.len();
-        let page: Vec<Value> = items.into_iter().skip(self.offset).take(self.limit).collect();
-        let pagination = Paging { offset: self.offset, limit: self.limit, total };
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect();
+        let pagination = Paging {
+            offset: self.offset,
+            limit: self.limit,
+            total,
+        };
         Payload {
             resources: Some(Value::Array(page)),
             pagination: Some(pagination),
@@ -484,7 +585,9 @@ impl Page {
 }
 
 fn filter_param(params: &Params, allowed: &[&str]) -> Result<Option<Filter>, Failure> {
-    let Some(src) = params.get("filter") else { return Ok(None) };
+    let Some(src) = params.get("filter") else {
+        return Ok(None);
+    };
     let filter =
         Filter::parse(src).map_err(|e| Failure::bad_request(format!("invalid filter: {e}")))?;
     if let Some(field) = filter.fields().into_iter().find(|f| !allowed.contains(f)) {
@@ -517,23 +620,33 @@ fn select<T>(
     sort: &Sort,
 ) -> Vec<T> {
     let now = Timestamp::now();
-    let mut kept: Vec<(Value, T)> =
-        items.filter(|(doc, _)| filter.is_none_or(|f| f.matches(doc, now))).collect();
+    let mut kept: Vec<(Value, T)> = items
+        .filter(|(doc, _)| filter.is_none_or(|f| f.matches(doc, now)))
+        .collect();
     kept.sort_by(|a, b| sort.compare(&a.0, &b.0));
     kept.into_iter().map(|(_, item)| item).collect()
 }
 
 fn check_cid(shared: &Shared, params: &Params) -> Result<(), Failure> {
-    params.get("cid").map_or(Ok(()), |cid| check_cid_value(shared, cid))
+    params
+        .get("cid")
+        .map_or(Ok(()), |cid| check_cid_value(shared, cid))
 }
 
 /// Only the tenant's own CID is reachable; child CIDs of an MSSP are not emulated.
 fn check_cid_value(shared: &Shared, cid: &str) -> Result<(), Failure> {
-    let bare = cid.split('-').next().unwrap_or_default().to_ascii_lowercase();
+    let bare = cid
+        .split('-')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if bare == shared.cid {
         return Ok(());
     }
-    Err(Failure::new(StatusCode::FORBIDDEN, format!("access denied for cid {cid}")))
+    Err(Failure::new(
+        StatusCode::FORBIDDEN,
+        format!("access denied for cid {cid}"),
+    ))
 }
 
 fn user_not_found() -> Failure {
@@ -542,11 +655,15 @@ fn user_not_found() -> Failure {
 
 /// The first of `names` that is a non-empty string in `body`.
 fn text<'a>(body: &'a Value, names: &[&str]) -> Option<&'a str> {
-    names.iter().find_map(|name| body.get(name)?.as_str().filter(|s| !s.trim().is_empty()))
+    names
+        .iter()
+        .find_map(|name| body.get(name)?.as_str().filter(|s| !s.trim().is_empty()))
 }
 
 fn looks_like_email(uid: &str) -> bool {
-    let Some((local, domain)) = uid.split_once('@') else { return false };
+    let Some((local, domain)) = uid.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -556,7 +673,12 @@ fn looks_like_email(uid: &str) -> bool {
 }
 
 fn users_with_temporary_roles(tenant: &Tenant) -> HashSet<&str> {
-    tenant.grants.iter().filter(|g| g.expires_at.is_some()).map(|g| g.user_uuid.as_str()).collect()
+    tenant
+        .grants
+        .iter()
+        .filter(|g| g.expires_at.is_some())
+        .map(|g| g.user_uuid.as_str())
+        .collect()
 }
 
 fn stamp(at: Timestamp) -> Value {
@@ -607,7 +729,9 @@ fn role_view(cid: &str, role: &Role) -> Value {
 }
 
 fn grant_view(tenant: &Tenant, grant: &RoleGrant) -> Value {
-    let role_name = tenant.role(&grant.role_id).map_or(grant.role_id.as_str(), |r| &r.display_name);
+    let role_name = tenant
+        .role(&grant.role_id)
+        .map_or(grant.role_id.as_str(), |r| &r.display_name);
     let mut view = json!({
         "uuid": grant.user_uuid,
         "cid": tenant.cid,
@@ -638,18 +762,34 @@ mod tests {
     fn email_shapes() {
         assert!(looks_like_email("sean.obrien@example.com"));
         assert!(looks_like_email("o'brien@example.com"));
-        for bad in ["", "x", "@example.com", "a@b", "a@.com", "a@b.", "a b@c.d", "a@b@c.d"] {
+        for bad in [
+            "",
+            "x",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a@b.",
+            "a b@c.d",
+            "a@b@c.d",
+        ] {
             assert!(!looks_like_email(bad), "{bad}");
         }
     }
 
     #[test]
     fn page_slices_and_counts() {
-        let page = Page { offset: 2, limit: 2 };
+        let page = Page {
+            offset: 2,
+            limit: 2,
+        };
         let payload = page.payload((0..5).map(|i| json!(i)).collect());
         assert_eq!(payload.resources, Some(json!([2, 3])));
         assert_eq!(payload.pagination.map(|p| p.total), Some(5));
-        let past_end = Page { offset: 9, limit: 2 }.payload(vec![json!(1)]);
+        let past_end = Page {
+            offset: 9,
+            limit: 2,
+        }
+        .payload(vec![json!(1)]);
         assert_eq!(past_end.resources, Some(json!([])));
     }
 

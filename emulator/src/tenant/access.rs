@@ -21,7 +21,11 @@ pub(super) fn assign(spec: &TenantSpec, users: &[User], roles: &[Role]) -> Vec<R
 
     let without_roles = if n >= 10 { (n / 10).max(5) } else { n / 4 };
     let holders = &mut order[without_roles..];
-    let admins = if holders.is_empty() { 0 } else { (n / 20).max(1) };
+    let admins = if holders.is_empty() {
+        0
+    } else {
+        (n / 20).max(1)
+    };
     let rtr_admins = (n / 24).max(1).min(holders.len().saturating_sub(admins));
     put_stale_user_first(holders, users, spec.anchor);
 
@@ -40,8 +44,11 @@ pub(super) fn assign(spec: &TenantSpec, users: &[User], roles: &[Role]) -> Vec<R
 /// Moves a stale user to the front of `holders`, where the administrators are.
 fn put_stale_user_first(holders: &mut [usize], users: &[User], anchor: Timestamp) {
     let stale_before = anchor.as_second() - STALE_MIN_DAYS * DAY;
-    let is_stale =
-        |u: &usize| users[*u].last_login_at.is_some_and(|at| at.as_second() <= stale_before);
+    let is_stale = |u: &usize| {
+        users[*u]
+            .last_login_at
+            .is_some_and(|at| at.as_second() <= stale_before)
+    };
     if let Some(pos) = holders.iter().position(is_stale) {
         holders.swap(0, pos);
     }
@@ -57,7 +64,11 @@ fn roles_for(rng: &mut SplitMix64, is_admin: bool, is_rtr_admin: bool) -> Vec<&'
     if is_rtr_admin {
         held.push(RTR_ADMIN);
     }
-    let extra = if held.is_empty() { 1 + rng.below(3) } else { rng.below(2) };
+    let extra = if held.is_empty() {
+        1 + rng.below(3)
+    } else {
+        rng.below(2)
+    };
     while (held.len() as u64) < extra + u64::from(is_admin) + u64::from(is_rtr_admin) {
         let role = weighted(rng);
         if !held.contains(&role) {

@@ -42,7 +42,11 @@ impl TenantSpec {
     /// gives the same tenant for the whole day, while "last login 120 days ago" stays
     /// 120 days ago whenever the demo runs.
     pub fn demo() -> Self {
-        Self { seed: 2026, users: 64, anchor: start_of_utc_day(Timestamp::now()) }
+        Self {
+            seed: 2026,
+            users: 64,
+            anchor: start_of_utc_day(Timestamp::now()),
+        }
     }
 }
 
@@ -124,7 +128,12 @@ impl Tenant {
         let roles = catalog::roles();
         let users = people::generate(spec);
         let grants = access::assign(spec, &users, &roles);
-        Tenant { cid, users, roles, grants }
+        Tenant {
+            cid,
+            users,
+            roles,
+            grants,
+        }
     }
 
     /// The user with this UUID.
@@ -160,13 +169,19 @@ mod tests {
         let spec = TenantSpec::demo();
         assert_eq!(Tenant::generate(&spec), Tenant::generate(&spec));
         let json = |t: &Tenant| serde_json::to_string(t).expect("tenant serialises");
-        assert_eq!(json(&Tenant::generate(&spec)), json(&Tenant::generate(&spec)));
+        assert_eq!(
+            json(&Tenant::generate(&spec)),
+            json(&Tenant::generate(&spec))
+        );
     }
 
     #[test]
     fn different_seeds_differ() {
         let a = Tenant::generate(&TenantSpec::demo());
-        let b = Tenant::generate(&TenantSpec { seed: 2027, ..TenantSpec::demo() });
+        let b = Tenant::generate(&TenantSpec {
+            seed: 2027,
+            ..TenantSpec::demo()
+        });
         assert_ne!(a.cid, b.cid);
         assert_ne!(a.users, b.users);
     }
@@ -186,14 +201,21 @@ mod tests {
         assert!(t.cid.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
         let uuids: HashSet<&str> = t.users.iter().map(|u| u.uuid.as_str()).collect();
         assert_eq!(uuids.len(), 64);
-        assert!(t.users.iter().all(|u| u.uuid.len() == 36 && u.uid.contains('@')));
+        assert!(
+            t.users
+                .iter()
+                .all(|u| u.uuid.len() == 36 && u.uid.contains('@'))
+        );
     }
 
     #[test]
     fn demo_names_include_non_ascii_and_apostrophes() {
         let t = demo();
-        let names: Vec<String> =
-            t.users.iter().map(|u| format!("{} {}", u.first_name, u.last_name)).collect();
+        let names: Vec<String> = t
+            .users
+            .iter()
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .collect();
         assert!(names.iter().any(|n| n.contains("O'Brien")));
         for expected in ["José", "Zoë", "Łukasz", "Søren", "Ångström", "Nguyễn"] {
             assert!(names.iter().any(|n| n.contains(expected)), "no {expected}");
@@ -204,9 +226,17 @@ mod tests {
     fn demo_last_logins_are_spread_and_clear_of_the_90_day_edge() {
         let t = demo();
         let anchor = TenantSpec::demo().anchor.as_second();
-        let logins: Vec<i64> = t.users.iter().filter_map(|u| u.last_login_at).map(|at| at.as_second()).collect();
+        let logins: Vec<i64> = t
+            .users
+            .iter()
+            .filter_map(|u| u.last_login_at)
+            .map(|at| at.as_second())
+            .collect();
         let never = t.users.len() - logins.len();
-        let stale = logins.iter().filter(|at| anchor - **at > NINETY_DAYS).count();
+        let stale = logins
+            .iter()
+            .filter(|at| anchor - **at > NINETY_DAYS)
+            .count();
         assert!(never >= 3, "never logged in: {never}");
         assert!(stale >= 5, "stale: {stale}");
         assert!(logins.len() - stale >= 32, "too few recent logins");
@@ -214,7 +244,10 @@ mod tests {
         for now in [anchor, anchor + 86_400] {
             for at in &logins {
                 let distance = (now - at - NINETY_DAYS).abs();
-                assert!(distance >= 2 * 86_400, "login at {at} is {distance} s from the edge");
+                assert!(
+                    distance >= 2 * 86_400,
+                    "login at {at} is {distance} s from the edge"
+                );
             }
         }
     }
@@ -242,8 +275,14 @@ mod tests {
         let holders_of = |role: &str| per_user.values().filter(|r| r.contains(&role)).count();
         assert!((2..=5).contains(&holders_of("falcon_administrator")));
         assert!((1..=4).contains(&holders_of("remote_responder_three")));
-        assert!(t.users.len() - per_user.len() >= 5, "too few users without roles");
-        let one_to_three = per_user.values().filter(|r| (1..=3).contains(&r.len())).count();
+        assert!(
+            t.users.len() - per_user.len() >= 5,
+            "too few users without roles"
+        );
+        let one_to_three = per_user
+            .values()
+            .filter(|r| (1..=3).contains(&r.len()))
+            .count();
         assert_eq!(one_to_three, per_user.len());
         assert!(t.grants.iter().any(|g| g.expires_at.is_some()));
         assert!(t.roles.len() >= 10);
@@ -253,13 +292,22 @@ mod tests {
     fn demo_has_a_stale_administrator_and_inactive_users() {
         let t = demo();
         let stale_before = TenantSpec::demo().anchor.as_second() - NINETY_DAYS;
-        let stale_admin = t.grants.iter().filter(|g| g.role_id == "falcon_administrator").any(|g| {
-            let user = t.user(&g.user_uuid).expect("grant names a user");
-            user.last_login_at.is_some_and(|at| at.as_second() < stale_before)
-        });
+        let stale_admin = t
+            .grants
+            .iter()
+            .filter(|g| g.role_id == "falcon_administrator")
+            .any(|g| {
+                let user = t.user(&g.user_uuid).expect("grant names a user");
+                user.last_login_at
+                    .is_some_and(|at| at.as_second() < stale_before)
+            });
         assert!(stale_admin);
         assert!(t.users.iter().any(|u| u.status == "inactive"));
-        assert!(t.users.iter().all(|u| u.status == "active" || u.status == "inactive"));
+        assert!(
+            t.users
+                .iter()
+                .all(|u| u.status == "active" || u.status == "inactive")
+        );
     }
 
     #[test]
@@ -273,9 +321,15 @@ mod tests {
             .filter_map(|u| u["created_at"].as_str())
             .collect();
         assert_eq!(stamps.len(), 64);
-        assert!(stamps.iter().all(|s| s.ends_with('Z') && s.parse::<Timestamp>().is_ok()));
-        let fraction_lengths: HashSet<usize> =
-            stamps.iter().map(|s| s.split_once('.').map_or(0, |(_, f)| f.len())).collect();
+        assert!(
+            stamps
+                .iter()
+                .all(|s| s.ends_with('Z') && s.parse::<Timestamp>().is_ok())
+        );
+        let fraction_lengths: HashSet<usize> = stamps
+            .iter()
+            .map(|s| s.split_once('.').map_or(0, |(_, f)| f.len()))
+            .collect();
         assert!(fraction_lengths.len() >= 3, "{fraction_lengths:?}");
     }
 
@@ -284,6 +338,9 @@ mod tests {
         let at: Timestamp = "2026-03-04T17:05:09.5Z".parse().expect("valid timestamp");
         assert_eq!(start_of_utc_day(at).to_string(), "2026-03-04T00:00:00Z");
         let before_epoch: Timestamp = "1969-12-31T23:00:00Z".parse().expect("valid timestamp");
-        assert_eq!(start_of_utc_day(before_epoch).to_string(), "1969-12-31T00:00:00Z");
+        assert_eq!(
+            start_of_utc_day(before_epoch).to_string(),
+            "1969-12-31T00:00:00Z"
+        );
     }
 }

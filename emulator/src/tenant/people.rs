@@ -47,7 +47,12 @@ pub(super) fn generate(spec: &TenantSpec) -> Vec<User> {
             uid: unique_uid(&mut taken, firsts[i], lasts[i], domain),
             first_name: firsts[i].to_owned(),
             last_name: lasts[i].to_owned(),
-            status: if inactive.contains(&i) { "inactive" } else { "active" }.to_owned(),
+            status: if inactive.contains(&i) {
+                "inactive"
+            } else {
+                "active"
+            }
+            .to_owned(),
             created_at,
             last_login_at,
         });
@@ -93,7 +98,11 @@ fn inactive_plan(rng: &mut SplitMix64, ages: &[LoginAge]) -> HashSet<usize> {
     let (stale, never) = (of(LoginAge::Stale), of(LoginAge::Never));
     let from_stale = stale.len().min(wanted - wanted / 4);
     let from_never = never.len().min(wanted - from_stale);
-    stale[..from_stale].iter().chain(&never[..from_never]).copied().collect()
+    stale[..from_stale]
+        .iter()
+        .chain(&never[..from_never])
+        .copied()
+        .collect()
 }
 
 fn last_login(rng: &mut SplitMix64, age: LoginAge, anchor: i64) -> Option<Timestamp> {
@@ -144,20 +153,32 @@ mod tests {
         let plan = login_plan(&mut SplitMix64::new(1), 64);
         let count = |age| plan.iter().filter(|a| **a == age).count();
         assert_eq!((count(LoginAge::Never), count(LoginAge::Stale)), (6, 10));
-        assert!(login_plan(&mut SplitMix64::new(1), 2).iter().all(|a| *a == LoginAge::Recent));
+        assert!(
+            login_plan(&mut SplitMix64::new(1), 2)
+                .iter()
+                .all(|a| *a == LoginAge::Recent)
+        );
     }
 
     #[test]
     fn small_tenants_still_generate() {
         for n in 0..6 {
-            let spec = TenantSpec { seed: 5, users: n, anchor: Timestamp::UNIX_EPOCH };
+            let spec = TenantSpec {
+                seed: 5,
+                users: n,
+                anchor: Timestamp::UNIX_EPOCH,
+            };
             assert_eq!(generate(&spec).len(), n);
         }
     }
 
     #[test]
     fn uids_are_unique_even_when_names_repeat() {
-        let spec = TenantSpec { seed: 9, users: 400, anchor: Timestamp::UNIX_EPOCH };
+        let spec = TenantSpec {
+            seed: 9,
+            users: 400,
+            anchor: Timestamp::UNIX_EPOCH,
+        };
         let users = generate(&spec);
         let uids: HashSet<&str> = users.iter().map(|u| u.uid.as_str()).collect();
         assert_eq!(uids.len(), users.len());
@@ -166,8 +187,9 @@ mod tests {
     #[test]
     fn instants_show_varied_precision() {
         let mut rng = SplitMix64::new(2);
-        let lengths: HashSet<usize> =
-            (0..200).map(|_| instant(&mut rng, 1_700_000_000).to_string().len()).collect();
+        let lengths: HashSet<usize> = (0..200)
+            .map(|_| instant(&mut rng, 1_700_000_000).to_string().len())
+            .collect();
         assert!(lengths.len() >= 4, "only {lengths:?}");
     }
 }
