@@ -170,7 +170,7 @@ impl Inner {
                 201 => {
                     let token = parse_token(&body, status, trace_id)?;
                     if let Some(region) = header_str(&headers, "x-cs-region") {
-                        self.autodiscover(&region);
+                        self.autodiscover(&region)?;
                     }
                     return Ok((token.0, token.1, issued));
                 }
@@ -234,14 +234,18 @@ impl Inner {
         }
     }
 
-    fn autodiscover(&self, region: &str) {
+    fn autodiscover(&self, region: &str) -> Result<()> {
         if !self.autodiscover {
-            return;
+            return Ok(());
         }
         let mut cloud = self
             .cloud
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(err) = cloud.gov_region_error(region) {
+            tracing::error!(configured = %cloud, region, "falcon token response names a government cloud; not autodiscovered");
+            return Err(err);
+        }
         if let Some(found) = cloud.autodiscovered(region) {
             tracing::info!(
                 configured = %cloud,
@@ -253,6 +257,7 @@ impl Inner {
         } else if cloud.name().is_some_and(|n| n != region) && !cloud.is_gov() {
             tracing::debug!(configured = %cloud, region, "falcon token region not used for autodiscovery");
         }
+        Ok(())
     }
 
     /// Revokes the cached token (`POST /oauth2/revoke`, HTTP Basic auth with

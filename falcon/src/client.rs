@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
 use serde_json::Value;
@@ -14,7 +14,8 @@ use crate::cloud::Cloud;
 use crate::endpoint::{Endpoint, Method};
 use crate::envelope::{ApiResponse, Envelope, RateLimitStatus, excerpt};
 use crate::error::{BodyExcerpt, Error, Result};
-use crate::retry::{RetryPolicy, jitter};
+use crate::ratelimit::RateLimiter;
+use crate::retry::RetryPolicy;
 use crate::secret::Credentials;
 
 /// The user agent sent on every request.
@@ -35,9 +36,11 @@ pub(crate) struct Inner {
     pub(crate) autodiscover: bool,
     pub(crate) retry: RetryPolicy,
     pub(crate) token: tokio::sync::Mutex<TokenSlot>,
-    /// Shared cooldown after a 429: no request leaves before this instant.
-    cooldown_until: Mutex<Option<Instant>>,
-    rate_limit: Mutex<RateLimitStatus>,
+    /// Pacing and the shared 429 cooldown (possibly shared with other
+    /// clients of the same tenant).
+    pub(crate) limiter: RateLimiter,
+    /// Upper bound of one whole call, retries and waits included.
+    call_timeout: Option<Duration>,
     pub(crate) stats: Counters,
 }
 
@@ -71,9 +74,49 @@ pub struct ClientBuilder {
     request_timeout: Duration,
     retry: RetryPolicy,
     autodiscover: bool,
+    limiter: Option<RateLimiter>,
+    call_timeout: Option<Duration>,
+    proxy: ProxyMode,
+}
+
+/// Where a [`Client`] sends its traffic.
+#[derive(Debug, Clone, Default)]
+enum ProxyMode {
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (any case).
+    #[default]
+    Environment,
+    /// Straight to the cloud, ignoring the environment.
+    Direct,
 }
 
 impl ClientBuilder {
+    /// Shares `limiter` with this client: give every client of one tenant
+    /// the same [`RateLimiter`] so that they pace together and honour one
+    /// 429 cooldown (default: a limiter of its own, shared by clones).
+    #[must_use]
+    pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// Upper bound of one whole call to [`Client::execute`], including token
+    /// refreshes, retries, backoff and rate-limit waits (default: none; each
+    /// attempt is still bounded by the request timeout). A call that runs
+    /// out of time ends in [`Error::Timeout`].
+    #[must_use]
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
+    /// Ignores `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` and
+    /// connects directly (by default they are honoured, in either case).
+    #[must_use]
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxyMode::Direct;
+        self
+    }
+
     /// Replaces the user agent (default `falcon-plugin-host/<version>`).
     #[must_use]
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -129,7 +172,11 @@ impl ClientBuilder {
                 "credentials have an empty `client_secret`".into(),
             ));
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if matches!(self.proxy, ProxyMode::Direct) {
+            http = http.no_proxy();
+        }
+        let http = http
             .user_agent(self.user_agent)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
@@ -146,8 +193,8 @@ impl ClientBuilder {
                 autodiscover: self.autodiscover,
                 retry: self.retry,
                 token: tokio::sync::Mutex::new(TokenSlot::default()),
-                cooldown_until: Mutex::new(None),
-                rate_limit: Mutex::new(RateLimitStatus::default()),
+                limiter: self.limiter.unwrap_or_default(),
+                call_timeout: self.call_timeout,
                 stats: Counters::default(),
             }),
         })
@@ -167,6 +214,10 @@ pub struct ApiRequest {
     /// Whether a 404 answer is returned as a response (batch lookups where
     /// every id was unknown) instead of an error.
     pub not_found_is_partial: bool,
+    /// Whether a 4xx answer (other than 401, 403, 413 and 429) whose body is
+    /// an envelope with resources or per-id errors is returned as a response
+    /// (partial success of a batch call) instead of an error.
+    pub accept_partial: bool,
 }
 
 impl fmt::Debug for ApiRequest {
@@ -177,6 +228,7 @@ impl fmt::Debug for ApiRequest {
             .field("query", &self.query)
             .field("has_body", &self.body.is_some())
             .field("not_found_is_partial", &self.not_found_is_partial)
+            .field("accept_partial", &self.accept_partial)
             .finish()
     }
 }
@@ -189,6 +241,7 @@ impl ApiRequest {
             query: Vec::new(),
             body: None,
             not_found_is_partial: false,
+            accept_partial: false,
         }
     }
 
@@ -222,6 +275,16 @@ impl ApiRequest {
         self.not_found_is_partial = true;
         self
     }
+
+    /// Returns partial successes as responses: any 404, and other 4xx
+    /// answers (except 401, 403, 413, 429) that carry resources or per-id
+    /// errors. For batch calls that report per-id results.
+    #[must_use]
+    pub fn allow_partial(mut self) -> Self {
+        self.not_found_is_partial = true;
+        self.accept_partial = true;
+        self
+    }
 }
 
 impl Client {
@@ -235,6 +298,9 @@ impl Client {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             autodiscover: true,
+            limiter: None,
+            call_timeout: None,
+            proxy: ProxyMode::Environment,
         }
     }
 
@@ -249,11 +315,13 @@ impl Client {
 
     /// The rate-limit headers of the latest response.
     pub fn rate_limit(&self) -> RateLimitStatus {
-        *self
-            .inner
-            .rate_limit
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.limiter.status()
+    }
+
+    /// The rate limiter this client paces by (shared with its clones and
+    /// with any client built with the same limiter).
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
     }
 
     /// Counts of what this client and its clones sent so far.
@@ -302,13 +370,41 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Auth`] (token refused), [`Error::Unauthorized`] (401 after
-    /// the retry), [`Error::Forbidden`] (403), [`Error::RateLimited`],
+    /// [`Error::Timeout`] (a read that exceeded
+    /// [`ClientBuilder::call_timeout`]; a write that did is
+    /// [`Error::WriteUncertain`]), [`Error::Auth`] (token refused),
+    /// [`Error::Unauthorized`] (401 after the retry), [`Error::Forbidden`] (403), [`Error::RateLimited`],
     /// [`Error::Api`] (other statuses), [`Error::WriteUncertain`] (a write
     /// that may have been applied), [`Error::Transport`], [`Error::Decode`],
     /// [`Error::InvalidInput`] (body not serialisable).
     pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse> {
-        self.inner.execute(request).await
+        use tracing::Instrument;
+        let endpoint = request.endpoint;
+        // The span names the call and its scope; never the query values
+        // (filters may hold personal data) nor any credential.
+        let span = tracing::debug_span!(
+            "falcon_call",
+            method = endpoint.method.as_str(),
+            path = endpoint.path,
+            scope = endpoint.scope,
+        );
+        let call = self.inner.execute(request).instrument(span);
+        match self.inner.call_timeout {
+            None => call.await,
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(result) => result,
+                Err(_) if endpoint.is_read() => Err(Error::Timeout {
+                    endpoint: endpoint.to_string(),
+                    after: limit,
+                }),
+                Err(_) => Err(Error::WriteUncertain {
+                    endpoint: endpoint.to_string(),
+                    status: None,
+                    reason: format!("the call did not finish within {} ms", limit.as_millis()),
+                    trace_id: None,
+                }),
+            },
+        }
     }
 }
 
@@ -368,55 +464,22 @@ impl Inner {
     }
 
     pub(crate) fn record_rate_limit(&self, headers: &HeaderMap) {
-        let limit = header_str(headers, "x-ratelimit-limit").and_then(|v| v.parse().ok());
-        let remaining = header_str(headers, "x-ratelimit-remaining").and_then(|v| v.parse().ok());
-        if limit.is_some() || remaining.is_some() {
-            let mut rl = self
-                .rate_limit
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if limit.is_some() {
-                rl.limit = limit;
-            }
-            if remaining.is_some() {
-                rl.remaining = remaining;
-            }
-        }
+        self.limiter.record(self.rate_limit_of(headers));
     }
 
-    /// Records a 429: computes the wait from `X-Ratelimit-Retryafter` (or a
-    /// backoff step when missing) and sets the shared cooldown. Returns the
-    /// header-derived wait, if any.
-    pub(crate) fn note_rate_limited(&self, headers: &HeaderMap, attempt: u32) -> Option<Duration> {
+    /// Records a 429 and starts (or extends) the shared cooldown: until the
+    /// `X-Ratelimit-Retryafter` time when it lies ahead, else (the header
+    /// missing, unreadable or in the past) for one backoff step. Returns the
+    /// wait.
+    pub(crate) fn note_rate_limited(&self, headers: &HeaderMap, attempt: u32) -> Duration {
         let header = header_str(headers, "x-ratelimit-retryafter");
         let from_header = self
             .retry
-            .retry_after_wait(header.as_deref(), SystemTime::now());
+            .retry_after_wait(header.as_deref(), SystemTime::now())
+            .filter(|w| !w.is_zero());
         let wait = from_header.unwrap_or_else(|| self.retry.backoff(attempt));
-        let until = Instant::now() + wait;
-        let mut cooldown = self
-            .cooldown_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if cooldown.is_none_or(|c| c < until) {
-            *cooldown = Some(until);
-        }
-        from_header
-    }
-
-    /// Sleeps until the shared cooldown is over (plus a little jitter so that
-    /// waiting callers do not all fire at once).
-    pub(crate) async fn wait_cooldown(&self) {
-        let until = *self
-            .cooldown_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(until) = until {
-            let now = Instant::now();
-            if until > now {
-                tokio::time::sleep(until - now + jitter(Duration::from_millis(100))).await;
-            }
-        }
+        self.limiter.cool_down(wait);
+        wait
     }
 
     async fn execute(&self, request: ApiRequest) -> Result<ApiResponse> {
@@ -433,7 +496,7 @@ impl Inner {
         let mut refreshed = false;
         let (mut token, mut generation) = self.bearer().await?;
         loop {
-            self.wait_cooldown().await;
+            self.limiter.acquire().await;
             let url = format!("{}{}", self.base_url(), endpoint.path);
             let mut builder = self
                 .http
@@ -507,6 +570,18 @@ impl Inner {
                         self.rate_limit_of(&headers),
                     );
                 }
+                400 | 402 | 404..=412 | 414..=428 | 430..=499
+                    if request.accept_partial && is_partial_body(&bytes) =>
+                {
+                    return decode_success(
+                        &name,
+                        status,
+                        trace_id,
+                        &headers,
+                        &bytes,
+                        self.rate_limit_of(&headers),
+                    );
+                }
                 401 if !refreshed => {
                     refreshed = true;
                     tracing::info!(endpoint = %name, trace_id = trace_id.as_deref(), "falcon api answered 401; refreshing the token and retrying once");
@@ -522,12 +597,12 @@ impl Inner {
                     let wait = self.note_rate_limited(&headers, rate_retries);
                     if endpoint.is_read() && rate_retries < self.retry.max_rate_limit_retries {
                         rate_retries += 1;
-                        tracing::warn!(endpoint = %name, attempt = rate_retries, wait_ms = wait.map_or(0, |w| w.as_millis() as u64), "falcon api rate limited; retrying after the cooldown");
+                        tracing::warn!(endpoint = %name, attempt = rate_retries, wait_ms = wait.as_millis() as u64, "falcon api rate limited; retrying after the shared cooldown");
                         Next::Retry
                     } else {
                         Next::Fail(Error::RateLimited {
                             endpoint: name.clone(),
-                            retry_after: wait,
+                            retry_after: Some(wait),
                             trace_id,
                         })
                     }
@@ -631,6 +706,14 @@ fn decode_success(
         trace_id,
         rate_limit,
         envelope,
+    })
+}
+
+/// Whether a 4xx body is an envelope that reports per-id results.
+fn is_partial_body(bytes: &[u8]) -> bool {
+    Envelope::from_slice(bytes).is_ok_and(|e| {
+        !e.resources.is_null() && e.resources != Value::Array(Vec::new())
+            || e.errors.iter().any(|err| err.id.is_some())
     })
 }
 

@@ -71,6 +71,22 @@ impl Cloud {
         (matches!(found, Self::Us1 | Self::Us2 | Self::Eu1) && found != *self).then_some(found)
     }
 
+    /// The error for a commercial cloud whose token response names a US
+    /// government region: gov clouds are never autodiscovered, the operator
+    /// must name the cloud. `None` when `region` is not a gov cloud or the
+    /// configured cloud is not a named commercial one.
+    pub(crate) fn gov_region_error(&self, region: &str) -> Option<Error> {
+        if !matches!(self, Self::Us1 | Self::Us2 | Self::Eu1) {
+            return None;
+        }
+        let found = Self::from_region_header(region)?;
+        found.is_gov().then(|| {
+            Error::Cloud(format!(
+                "the token response names region `{found}`, but government clouds are never autodiscovered; set the cloud to `{found}` explicitly"
+            ))
+        })
+    }
+
     fn from_name(value: &str) -> Option<Self> {
         let key: String = value
             .trim()
@@ -195,5 +211,16 @@ mod tests {
             None
         );
         assert_eq!(Cloud::Us2.autodiscovered("garbage"), None);
+        let err = Cloud::Us1.gov_region_error("us-gov-1").unwrap();
+        assert!(matches!(err, Error::Cloud(_)));
+        let text = err.to_string();
+        assert!(text.contains("set the cloud to `us-gov-1`"), "{text}");
+        assert!(Cloud::Us1.gov_region_error("us-2").is_none());
+        assert!(Cloud::UsGov1.gov_region_error("us-gov-1").is_none());
+        assert!(
+            Cloud::Custom("http://127.0.0.1:1".into())
+                .gov_region_error("us-gov-2")
+                .is_none()
+        );
     }
 }

@@ -198,6 +198,50 @@ pub enum Error {
         detail: String,
     },
 
+    /// A whole call (retries and waits included) did not finish within the
+    /// client's call timeout.
+    #[error("`{endpoint}` did not finish within {} ms", after.as_millis())]
+    Timeout {
+        /// The endpoint, as `METHOD /path`.
+        endpoint: String,
+        /// The call timeout that ran out.
+        after: Duration,
+    },
+
+    /// Offset paging cannot reach every result: the query matches more
+    /// items than the endpoint's offset window serves. Narrow the filter or
+    /// use the scroll or `after` variant of the call.
+    #[error(
+        "`{endpoint}` matches {total} items but offset paging stops at {window}; narrow the filter or use the scroll/after variant"
+    )]
+    WindowExceeded {
+        /// The endpoint, as `METHOD /path`.
+        endpoint: String,
+        /// The total the API reported.
+        total: u64,
+        /// The most items offset paging can return.
+        window: u64,
+    },
+
+    /// A paging cursor (scroll token or `after` token) expired or was
+    /// refused before the listing finished; no partial result is returned.
+    #[error("`{endpoint}` paging cursor expired after {received} items: {message}")]
+    CursorExpired {
+        /// The endpoint, as `METHOD /path`.
+        endpoint: String,
+        /// Items received before the cursor expired.
+        received: u64,
+        /// What the API said.
+        message: String,
+        /// The response's trace id, when sent.
+        trace_id: Option<String>,
+    },
+
+    /// The cloud cannot be autodiscovered: US government clouds must be
+    /// named, since gov credentials are never redirected.
+    #[error("{0}")]
+    Cloud(String),
+
     /// The HTTP client could not be built (for example the TLS backend
     /// failed to initialise).
     #[error("http client could not be built: {0}")]
@@ -237,7 +281,8 @@ impl Error {
             | Self::RateLimited { trace_id, .. }
             | Self::Api { trace_id, .. }
             | Self::WriteUncertain { trace_id, .. }
-            | Self::Decode { trace_id, .. } => trace_id.as_deref(),
+            | Self::Decode { trace_id, .. }
+            | Self::CursorExpired { trace_id, .. } => trace_id.as_deref(),
             _ => None,
         }
     }

@@ -113,6 +113,13 @@ impl From<bool> for Value {
     }
 }
 
+impl From<jiff::Timestamp> for Value {
+    /// A time, written as a quoted RFC 3339 UTC string (`'2024-01-01T00:00:00Z'`).
+    fn from(v: jiff::Timestamp) -> Self {
+        Self::Str(v.to_string())
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -274,6 +281,12 @@ impl Fql {
         self.and(Condition::new(field, Op::Le, [value]))
     }
 
+    /// `lo <= field <= hi` (two conditions), for numbers, strings and times.
+    #[must_use]
+    pub fn between(self, field: &str, lo: impl Into<Value>, hi: impl Into<Value>) -> Self {
+        self.ge(field, lo).le(field, hi)
+    }
+
     /// Whether the filter has no part.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
@@ -302,6 +315,21 @@ impl Fql {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_and_times() {
+        let from: jiff::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
+        let to: jiff::Timestamp = "2024-01-02T00:00:00.5Z".parse().unwrap();
+        let f = Fql::new()
+            .between("last_seen", from, to)
+            .between("severity", 40, 59)
+            .build()
+            .unwrap();
+        assert_eq!(
+            f,
+            "last_seen:>='2024-01-01T00:00:00Z'+last_seen:<='2024-01-02T00:00:00.5Z'+severity:>=40+severity:<=59"
+        );
+    }
 
     #[test]
     fn escapes_quotes_and_backslashes() {

@@ -60,6 +60,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 mod auth;
 mod client;
 mod cloud;
@@ -67,7 +68,11 @@ mod endpoint;
 mod envelope;
 mod error;
 pub mod fql;
+pub mod host_groups;
+pub mod hosts;
+mod model;
 mod paging;
+mod ratelimit;
 mod retry;
 pub mod scope;
 mod secret;
@@ -80,6 +85,7 @@ pub use envelope::{
     ApiResponse, EXCERPT_LIMIT, Envelope, ErrorItem, Meta, Pagination, RateLimitStatus,
 };
 pub use error::{AuthFailure, BodyExcerpt, Error, Result};
-pub use paging::Batch;
+pub use paging::{Batch, IdError};
+pub use ratelimit::{DEFAULT_RESERVE, LimiterStats, RateLimiter};
 pub use retry::RetryPolicy;
 pub use secret::{Credentials, Secret};

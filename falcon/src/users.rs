@@ -206,14 +206,7 @@ impl Users<'_> {
             "uuid",
         )
         .await?;
-        Ok(Batch {
-            found: raw
-                .found
-                .into_iter()
-                .map(User::from_json)
-                .collect::<Result<_>>()?,
-            missing: raw.missing,
-        })
+        raw.try_map(User::from_json)
     }
 
     /// Every user matching `query`, with details ([`Users::query_ids`] then

@@ -17,7 +17,8 @@ use axum::response::IntoResponse;
 use falcon::fql::Fql;
 use falcon::users::{self, UserQuery};
 use falcon::{
-    ApiRequest, AuthFailure, Client, Cloud, Credentials, Endpoint, Error, Method, RetryPolicy,
+    ApiRequest, AuthFailure, Client, Cloud, Credentials, Endpoint, Error, Method, RateLimiter,
+    RetryPolicy,
 };
 use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
 use serde_json::json;
@@ -497,7 +498,10 @@ async fn reads_wait_out_429_and_succeed() -> TestResult {
         ..EmulatorConfig::default()
     };
     let running = emulator(&spec(8), config, &api).await;
-    let client = client_for(&running.base_url(), &api);
+    // Pacing off, so that the pool runs dry and the 429 path is taken.
+    let client = Client::builder(running.base_url().parse()?, credentials(&api))
+        .rate_limiter(RateLimiter::new().reserve(0.0))
+        .build()?;
     let start = Instant::now();
     for _ in 0..63 {
         let response = client.execute(ApiRequest::new(users::QUERY_ROLES)).await?;

@@ -20,12 +20,13 @@ type HostResult<T> = wasmtime::Result<Result<T, PluginError>>;
 impl RunState {
     /// The one path from a plugin to the Falcon client: gate, time bound,
     /// error mapping.
-    async fn call<T, F, Fut>(&mut self, op: Operation, f: F) -> HostResult<T>
+    async fn call<T, F, Fut>(&mut self, op: Operation, targets: usize, f: F) -> HostResult<T>
     where
         F: FnOnce(falcon::Client) -> Fut,
         Fut: Future<Output = Result<T, PluginError>>,
     {
         if let Err(denied) = self.gate.admit(op) {
+            self.audit_call(op, targets, "denied", error_kind(&denied), 0)?;
             return Ok(Err(denied));
         }
         let started = std::time::Instant::now();
@@ -42,13 +43,57 @@ impl RunState {
                 trace_id: None,
             }))
         });
+        let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(
             operation = op.name(),
             ok = result.is_ok(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms,
             "host call"
         );
+        let status = result.as_ref().err().map_or("ok", error_kind);
+        self.audit_call(op, targets, "allowed", status, elapsed_ms)?;
         Ok(result)
+    }
+
+    /// Records one call in the audit log. A log that cannot be written stops
+    /// the plugin: the host does not act unaudited.
+    fn audit_call(
+        &self,
+        op: Operation,
+        targets: usize,
+        decision: &str,
+        status: &str,
+        elapsed_ms: u64,
+    ) -> wasmtime::Result<()> {
+        let Some(audit) = &self.audit else {
+            return Ok(());
+        };
+        let fields = serde_json::json!({
+            "operation": op.name(),
+            "scope": op.scope().name(),
+            "decision": decision,
+            "targets": targets,
+            "status": status,
+            "duration_ms": elapsed_ms,
+        });
+        audit.record("call", fields).map_err(|e| {
+            wasmtime::format_err!("stopped the plugin because the audit log failed: {e:#}")
+        })
+    }
+}
+
+/// A stable one-word name of an error, for the audit log.
+fn error_kind(err: &PluginError) -> &'static str {
+    match err {
+        PluginError::NotGranted(_) => "not-granted",
+        PluginError::MissingApiScope(_) => "missing-api-scope",
+        PluginError::NotFound(_) => "not-found",
+        PluginError::RateLimited(_) => "rate-limited",
+        PluginError::InvalidInput(_) => "invalid-input",
+        PluginError::Upstream(_) => "upstream-error",
+        PluginError::BudgetExhausted(_) => "budget-exhausted",
+        PluginError::DryRun(_) => "dry-run",
+        PluginError::NotApproved(_) => "not-approved",
     }
 }
 
@@ -155,7 +200,7 @@ impl users::Host for RunState {
             Ok(fql) => fql,
             Err(e) => return Ok(Err(e)),
         };
-        self.call(Operation::ListUsers, |client| async move {
+        self.call(Operation::ListUsers, 0, |client| async move {
             let query = falcon::users::UserQuery {
                 filter: fql,
                 sort: None,
@@ -170,7 +215,7 @@ impl users::Host for RunState {
     }
 
     async fn get_users(&mut self, uuids: Vec<String>) -> HostResult<Vec<users::User>> {
-        self.call(Operation::GetUsers, |client| async move {
+        self.call(Operation::GetUsers, uuids.len(), |client| async move {
             let batch = client.users().get(&uuids).await.map_err(to_plugin_error)?;
             if !batch.missing.is_empty() {
                 return Err(PluginError::NotFound(batch.missing));
@@ -185,7 +230,7 @@ impl users::Host for RunState {
             Ok(fql) => fql,
             Err(e) => return Ok(Err(e)),
         };
-        self.call(Operation::QueryUsers, |client| async move {
+        self.call(Operation::QueryUsers, 0, |client| async move {
             let query = falcon::users::UserQuery {
                 filter: fql,
                 sort: None,
@@ -210,14 +255,14 @@ impl users::Host for RunState {
     }
 
     async fn roles_of_users(&mut self, uuids: Vec<String>) -> HostResult<Vec<users::UserRoles>> {
-        self.call(Operation::RolesOfUsers, |client| async move {
+        self.call(Operation::RolesOfUsers, uuids.len(), |client| async move {
             roles_of_users(client, uuids).await
         })
         .await
     }
 
     async fn list_roles(&mut self) -> HostResult<Vec<users::Role>> {
-        self.call(Operation::ListRoles, |client| async move {
+        self.call(Operation::ListRoles, 0, |client| async move {
             let roles = client.users().list_roles().await.map_err(to_plugin_error)?;
             Ok(roles
                 .into_iter()

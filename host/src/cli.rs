@@ -41,6 +41,50 @@ pub(crate) enum Command {
     /// plugin does not start.
     #[command(after_long_help = EXIT_CODES)]
     Run(RunArgs),
+
+    /// Grant a plugin its requested scopes in the grants file, pinned to the
+    /// component's sha256. Shows only what changed.
+    Grant {
+        /// The plugin component (`.wasm`).
+        plugin: PathBuf,
+        /// Grant only these of the requested scopes (repeatable); all requested by default.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// The grants file; see `host run --help`.
+        #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]
+        grants_file: Option<PathBuf>,
+    },
+
+    /// Remove a plugin's grant from the grants file.
+    Revoke {
+        /// The plugin's name, as `host grants` lists it.
+        name: String,
+        /// The grants file; see `host run --help`.
+        #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]
+        grants_file: Option<PathBuf>,
+    },
+
+    /// List the grants in the grants file.
+    Grants {
+        /// The grants file; see `host run --help`.
+        #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]
+        grants_file: Option<PathBuf>,
+    },
+
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check the audit log's hash chain: report every edited, deleted or
+    /// truncated line. Exits 0 when the log is intact, 1 when it is not.
+    Verify {
+        /// The log; defaults to FALCON_HOST_AUDIT_LOG, then the default path.
+        #[arg(value_name = "PATH", env = "FALCON_HOST_AUDIT_LOG")]
+        log: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +99,11 @@ pub(crate) struct RunArgs {
     /// Grant the plugin a scope, for example `users:read`. Repeat for each scope.
     #[arg(long = "grant", value_name = "SCOPE")]
     pub(crate) grants: Vec<String>,
+
+    /// The grants file (TOML). Defaults to FALCON_HOST_GRANTS, then
+    /// `$XDG_CONFIG_HOME/falcon-plugin-host/grants.toml` (or `~/.config/...`).
+    #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]
+    pub(crate) grants_file: Option<PathBuf>,
 
     /// The plugin's input as a JSON object.
     #[arg(long, value_name = "JSON", conflicts_with = "input_file")]
@@ -74,6 +123,20 @@ pub(crate) struct RunArgs {
     /// Defaults to FALCON_CLOUD, then us-1.
     #[arg(long, value_name = "CLOUD")]
     pub(crate) cloud: Option<String>,
+
+    /// The audit log (JSON lines, hash-chained). Defaults to
+    /// `$XDG_STATE_HOME/falcon-plugin-host/audit.jsonl` (or `~/.local/state/...`).
+    #[arg(long, value_name = "PATH", env = "FALCON_HOST_AUDIT_LOG")]
+    pub(crate) audit_log: Option<PathBuf>,
+
+    /// Where compiled plugins are cached. Defaults to
+    /// `$XDG_CACHE_HOME/falcon-plugin-host/components` (or `~/.cache/...`).
+    #[arg(long, value_name = "DIR", env = "FALCON_HOST_CACHE_DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+
+    /// Compile the plugin even if a compiled copy is cached, and cache nothing.
+    #[arg(long)]
+    pub(crate) no_cache: bool,
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,

@@ -3,10 +3,14 @@
 //! `main` owns rendering and exit codes; the steps of a run live in `run.rs`.
 
 mod api;
+mod audit;
 mod bindings;
+mod cache;
 mod cli;
 mod demo;
 mod gate;
+mod grant_cmd;
+mod grants;
 mod input;
 mod manifest;
 mod output;
@@ -19,7 +23,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{AuditCommand, Cli, Command};
 
 /// The documented exit codes (see `cli::EXIT_CODES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +70,16 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(args, cli.quiet).await,
+            Command::Audit(AuditCommand::Verify { log }) => verify_audit(log),
+            Command::Grant {
+                plugin,
+                scopes,
+                grants_file,
+            } => grant_cmd::grant(&plugin, &scopes, grants_file.as_deref()),
+            Command::Revoke { name, grants_file } => {
+                grant_cmd::revoke(&name, grants_file.as_deref())
+            }
+            Command::Grants { grants_file } => grant_cmd::list(grants_file.as_deref()),
         }
     });
     match result {
@@ -74,6 +88,36 @@ fn main() -> ExitCode {
             eprintln!("error: {}", failure.message);
             ExitCode::from(failure.exit as u8)
         }
+    }
+}
+
+/// `host audit verify`: prints the verdict; exit 1 when the log is broken.
+fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
+    let path = log.or_else(audit::AuditLog::default_path).ok_or_else(|| {
+        Failure::new(
+            Exit::Usage,
+            "no audit log given and HOME is not set; pass the log's path",
+        )
+    })?;
+    let report = audit::verify(&path).map_err(|e| Failure::new(Exit::Usage, format!("{e:#}")))?;
+    if report.problems.is_empty() {
+        println!(
+            "audit log `{}`: {} lines, chain intact",
+            path.display(),
+            report.lines
+        );
+        Ok(Exit::Ok)
+    } else {
+        println!(
+            "audit log `{}`: {} lines, {} problems",
+            path.display(),
+            report.lines,
+            report.problems.len()
+        );
+        for problem in &report.problems {
+            println!("  {problem}");
+        }
+        Ok(Exit::PluginFailed)
     }
 }
 

@@ -7,8 +7,11 @@ use std::str::FromStr as _;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::audit::{AuditLog, RunAudit};
+use crate::cache::{ComponentCache, Origin};
 use crate::cli::RunArgs;
 use crate::gate::Gate;
+use crate::grants::{FileGrant, GrantsFile, short};
 use crate::manifest::Manifest;
 use crate::sandbox::{Limits, RunSetup, Sandbox, Stop};
 use crate::scopes::Scope;
@@ -28,11 +31,52 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     let manifest = Manifest::from_component(&bytes)
         .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
 
-    // 2. Resolve the grant before anything else can fail late.
-    let granted = parse_grants(&args.grants)?;
-    let effective = resolve_grant(&manifest, &granted, quiet)?;
+    // 2. The audit trail: every run is recorded, refused ones included.
+    let audit = open_audit(&args, &manifest, &digest, quiet)?;
 
-    // 3. The operator's input.
+    // 3. Resolve the grant before anything else can fail late.
+    let file = load_grants(args.grants_file.as_deref())?;
+    let found = file
+        .as_ref()
+        .map_or(FileGrant::None, |f| f.lookup(&manifest.name, &digest));
+    let mut granted = parse_grants(&args.grants)?;
+    if let FileGrant::Pinned(scopes) = &found {
+        granted.extend(scopes.iter().copied());
+    }
+    let context = GrantContext {
+        file: file.as_ref(),
+        found: &found,
+        plugin_path: &path,
+        digest: &digest,
+    };
+    let effective = match resolve_grant(&manifest, &granted, &context, quiet) {
+        Ok(effective) => effective,
+        Err(refusal) => {
+            let missing: Vec<&str> = manifest
+                .scopes
+                .difference(&granted)
+                .map(|s| s.name())
+                .collect();
+            record(
+                &audit,
+                "run-refused",
+                serde_json::json!({ "missing_scopes": missing }),
+            )?;
+            return Err(refusal);
+        }
+    };
+    record(
+        &audit,
+        "run-start",
+        serde_json::json!({
+            "version": manifest.version,
+            "requested_scopes": names(&manifest.scopes),
+            "granted_scopes": names(&effective),
+            "demo": args.demo,
+        }),
+    )?;
+
+    // 4. The operator's input.
     let input = crate::input::build(
         args.input.as_deref(),
         args.input_file.as_deref(),
@@ -40,10 +84,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     )
     .map_err(|e| Failure::new(Exit::Usage, e))?;
 
-    // 4. The tenant: the demo emulator, or real credentials from the environment.
+    // 5. The tenant: the demo emulator, or real credentials from the environment.
     let (falcon, demo) = connect(&args, quiet).await?;
 
-    // 5. Compile and run in the sandbox.
+    // 6. Compile and run in the sandbox.
     let limits = Limits {
         timeout: args.limits.timeout,
         call_timeout: args.limits.call_timeout,
@@ -54,21 +98,32 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     };
     let sandbox = Sandbox::new(limits.fuel.is_some())
         .map_err(|e| Failure::new(Exit::Host, format!("{e:#}")))?;
-    let component = sandbox.compile(&bytes).map_err(|e| {
+    let cache = if args.no_cache {
+        None
+    } else {
+        args.cache_dir
+            .clone()
+            .or_else(ComponentCache::default_dir)
+            .map(ComponentCache::new)
+    };
+    let loading = std::time::Instant::now();
+    let (component, origin) = sandbox.load(&bytes, &digest, cache.as_ref()).map_err(|e| {
         Failure::new(
             Exit::Usage,
             format!("the plugin `{path}` is not a valid component: {e:#}"),
         )
     })?;
+    let load_time = loading.elapsed();
     let setup = RunSetup {
         gate: Gate::new(effective, limits.max_calls),
         falcon: falcon.clone(),
         plugin_name: manifest.name.clone(),
         quiet,
+        audit: audit.clone(),
     };
     let outcome = sandbox.run(&component, setup, &input, &limits).await;
 
-    // 6. Report: the plugin's own output, its result, then the summary.
+    // 7. Report: the plugin's own output, its result, then the summary.
     if !quiet {
         relay(&manifest.name, "stdout", &outcome.stdout);
         relay(&manifest.name, "stderr", &outcome.stderr);
@@ -99,13 +154,31 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             Exit::Host
         }
     };
+    if let Some(gate) = &outcome.gate {
+        let fields = serde_json::json!({
+            "outcome": outcome_name(&outcome.result),
+            "exit": exit as u8,
+            "calls": gate.calls(),
+            "denials": gate.denials(),
+            "used_scopes": names(gate.used()),
+            "duration_ms": outcome.elapsed.as_millis() as u64,
+        });
+        record(&audit, "run-end", fields)?;
+        if let (Some(audit), false) = (&audit, quiet) {
+            eprintln!("host: recorded as run {} in the audit log", audit.run_id());
+        }
+    }
     if !quiet {
         if let Some(gate) = &outcome.gate {
-            summary(&manifest, &digest, gate, &granted, outcome.elapsed);
+            let started = Startup {
+                origin,
+                time: load_time,
+            };
+            summary(&manifest, &digest, started, gate, &granted, outcome.elapsed);
         }
     }
 
-    // 7. Leave nothing behind: revoke the token, stop the demo tenant.
+    // 8. Leave nothing behind: revoke the token, stop the demo tenant.
     if let Err(e) = falcon.revoke().await {
         tracing::warn!("failed to revoke the API token: {e}");
     }
@@ -113,6 +186,68 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         demo.emulator.shutdown().await;
     }
     Ok(exit)
+}
+
+/// Opens the audit log named by `--audit-log`, `FALCON_HOST_AUDIT_LOG` or the
+/// default path. A log that is configured but unusable stops the run: the
+/// host does not act unaudited.
+fn open_audit(
+    args: &RunArgs,
+    manifest: &Manifest,
+    digest: &str,
+    quiet: bool,
+) -> Result<Option<RunAudit>, Failure> {
+    let Some(path) = args.audit_log.clone().or_else(AuditLog::default_path) else {
+        if !quiet {
+            eprintln!("warning: no audit log: neither --audit-log nor HOME is set");
+        }
+        return Ok(None);
+    };
+    let log = AuditLog::open(&path).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("{e:#}\nchoose another log with --audit-log PATH"),
+        )
+    })?;
+    Ok(Some(RunAudit::new(log, &manifest.name, digest)))
+}
+
+fn record(audit: &Option<RunAudit>, event: &str, fields: serde_json::Value) -> Result<(), Failure> {
+    match audit {
+        Some(audit) => audit
+            .record(event, fields)
+            .map_err(|e| Failure::new(Exit::Host, format!("failed to write the audit log: {e:#}"))),
+        None => Ok(()),
+    }
+}
+
+fn outcome_name(result: &Result<String, Stop>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(Stop::PluginFailed(_)) => "plugin-failed",
+        Err(Stop::Limit(_)) => "limit",
+        Err(Stop::Crashed(_)) => "crashed",
+        Err(Stop::Incompatible(_)) => "incompatible",
+        Err(Stop::Host(_)) => "host-failed",
+    }
+}
+
+fn names(scopes: &BTreeSet<Scope>) -> Vec<&'static str> {
+    scopes.iter().map(|s| s.name()).collect()
+}
+
+/// Loads the grants file named by `--grants`, `FALCON_HOST_GRANTS` or the
+/// default path; none when no path can be found.
+pub(crate) fn load_grants(flag: Option<&std::path::Path>) -> Result<Option<GrantsFile>, Failure> {
+    let Some(path) = flag
+        .map(std::path::Path::to_path_buf)
+        .or_else(GrantsFile::default_path)
+    else {
+        return Ok(None);
+    };
+    GrantsFile::load(&path)
+        .map(Some)
+        .map_err(|e| Failure::new(Exit::Usage, e))
 }
 
 fn parse_grants(flags: &[String]) -> Result<BTreeSet<Scope>, Failure> {
@@ -124,11 +259,52 @@ fn parse_grants(flags: &[String]) -> Result<BTreeSet<Scope>, Failure> {
         .collect()
 }
 
+/// Where grants come from besides the flags, to explain a refusal.
+struct GrantContext<'a> {
+    file: Option<&'a GrantsFile>,
+    found: &'a FileGrant,
+    plugin_path: &'a str,
+    digest: &'a str,
+}
+
+impl GrantContext<'_> {
+    /// The grants-file side of a refusal: a stale pin, and the exact entry
+    /// that `host grant` would write.
+    fn teach(&self, manifest: &Manifest) -> String {
+        let mut out = String::new();
+        if let FileGrant::Stale { granted_sha256, .. } = self.found {
+            out.push_str(&format!(
+                "\nnote: the grants file pins `{}` to sha256 {}, but this component is {}: the \
+                 plugin changed since it was granted, so its grant does not apply",
+                manifest.name,
+                short(granted_sha256),
+                short(self.digest)
+            ));
+        }
+        let scopes: Vec<String> = manifest.scopes.iter().map(|s| format!("\"{s}\"")).collect();
+        let location = self.file.map_or_else(
+            || "the grants file".to_owned(),
+            |f| format!("`{}`", f.path.display()),
+        );
+        out.push_str(&format!(
+            "\nor grant this exact component for good with `host grant {}`, which writes to {}:\n  \
+             [{}]\n  sha256 = \"{}\"\n  scopes = [{}]",
+            self.plugin_path,
+            location,
+            manifest.name,
+            self.digest,
+            scopes.join(", ")
+        ));
+        out
+    }
+}
+
 /// The scopes the plugin may use: requested and granted. A requested scope
 /// that is not granted stops the run here, before any plugin code runs.
 fn resolve_grant(
     manifest: &Manifest,
     granted: &BTreeSet<Scope>,
+    grants: &GrantContext<'_>,
     quiet: bool,
 ) -> Result<BTreeSet<Scope>, Failure> {
     let missing: Vec<Scope> = manifest.scopes.difference(granted).copied().collect();
@@ -154,6 +330,7 @@ fn resolve_grant(
             if missing.len() == 1 { "it" } else { "them" },
             flags.join(" ")
         ));
+        message.push_str(&grants.teach(manifest));
         return Err(Failure::new(Exit::NotGranted, message));
     }
     let unrequested: Vec<&str> = granted
@@ -293,10 +470,18 @@ fn write_report(report: &str) {
     }
 }
 
+/// How the plugin's code was obtained, and how long it took.
+#[derive(Debug, Clone, Copy)]
+struct Startup {
+    origin: Origin,
+    time: std::time::Duration,
+}
+
 /// The run summary and least-privilege report, on stderr.
 fn summary(
     manifest: &Manifest,
     digest: &str,
+    startup: Startup,
     gate: &Gate,
     granted: &BTreeSet<Scope>,
     elapsed: std::time::Duration,
@@ -309,10 +494,15 @@ fn summary(
         }
     };
     eprintln!(
-        "host: {} {} (sha256:{}) ran in {:.2}s: {} into the host, {} denied",
+        "host: {} {} (sha256:{}) {} in {:.1} ms, ran in {:.2}s: {} into the host, {} denied",
         manifest.name,
         manifest.version,
         &digest[..12],
+        match startup.origin {
+            Origin::Cached => "loaded from the compile cache",
+            Origin::Compiled => "compiled",
+        },
+        startup.time.as_secs_f64() * 1000.0,
         elapsed.as_secs_f64(),
         plural(gate.calls() as usize, "call", "calls"),
         gate.denials(),

@@ -10,7 +10,9 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::audit::RunAudit;
 use crate::bindings::{Plugin, PluginPre};
+use crate::cache::{ComponentCache, Origin};
 use crate::gate::Gate;
 use crate::output::CappedOutput;
 use crate::units::{show_duration, show_size};
@@ -106,6 +108,7 @@ pub(crate) struct RunState {
     pub(crate) log_limit: u64,
     pub(crate) output_exceeded: Arc<AtomicBool>,
     pub(crate) quiet: bool,
+    pub(crate) audit: Option<RunAudit>,
 }
 
 impl std::fmt::Debug for RunState {
@@ -165,13 +168,19 @@ impl Sandbox {
         Ok(Self { engine, linker })
     }
 
-    /// Compiles a component.
+    /// Loads a component: from the compiled-artifact cache when it holds
+    /// this digest, else by compiling it.
     ///
     /// # Errors
     ///
     /// The bytes are not a valid component.
-    pub(crate) fn compile(&self, bytes: &[u8]) -> anyhow::Result<Component> {
-        Component::from_binary(&self.engine, bytes).map_err(anyhow::Error::from)
+    pub(crate) fn load(
+        &self,
+        bytes: &[u8],
+        digest: &str,
+        cache: Option<&ComponentCache>,
+    ) -> anyhow::Result<(Component, Origin)> {
+        ComponentCache::load_or_compile(cache, &self.engine, bytes, digest)
     }
 
     /// Runs the plugin once with `input` and classifies how it ended.
@@ -212,6 +221,7 @@ impl Sandbox {
             log_limit: limits.max_output,
             output_exceeded: output_exceeded.clone(),
             quiet: setup.quiet,
+            audit: setup.audit,
         };
 
         let mut store = Store::new(&self.engine, state);
@@ -285,6 +295,7 @@ pub(crate) struct RunSetup {
     pub(crate) falcon: falcon::Client,
     pub(crate) plugin_name: String,
     pub(crate) quiet: bool,
+    pub(crate) audit: Option<RunAudit>,
 }
 
 #[derive(Debug)]

@@ -686,3 +686,296 @@ fn help_describes_every_flag_and_the_exit_codes() {
         );
     }
 }
+
+/// A scratch directory under the target dir, fresh for each call.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = e2e::root().join("target").join("e2e-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_run_and_call_is_audited_and_tampering_is_detected() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 5,
+        ..TenantSpec::demo()
+    });
+    let dir = scratch("audit");
+    let log = dir.join("audit.jsonl");
+    let log_arg = log.to_str().unwrap();
+    let plugin = shipped_plugin("access-audit");
+    let plugin = plugin.to_str().unwrap();
+
+    let ok = tenancy.run(&[
+        "run",
+        plugin,
+        "--grant",
+        "users:read,roles:read",
+        "--audit-log",
+        log_arg,
+    ]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let refused = tenancy.run(&["run", plugin, "--audit-log", log_arg]);
+    assert_eq!(refused.code, 3);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains(&tenancy.client.client_secret),
+        "the secret reached the audit log"
+    );
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "run-start",
+            "call",
+            "call",
+            "call",
+            "run-end",
+            "run-refused"
+        ]
+    );
+    let calls: Vec<(&str, &str, &str)> = records[1..4]
+        .iter()
+        .map(|r| {
+            (
+                r["operation"].as_str().unwrap(),
+                r["scope"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("users.query-users", "users:read", "ok"),
+            ("users.list-roles", "roles:read", "ok"),
+            ("users.roles-of-users", "roles:read", "ok")
+        ]
+    );
+    assert_eq!(records[3]["targets"], 5);
+    assert_eq!(records[4]["outcome"], "ok");
+    assert_eq!(
+        records[5]["missing_scopes"],
+        serde_json::json!(["roles:read", "users:read"])
+    );
+    for r in &records {
+        assert_eq!(r["plugin"], "access-audit");
+        assert_eq!(r["digest"].as_str().unwrap().len(), 64);
+    }
+
+    let verify = |expect_code: i32, expect: &str| {
+        let run = run_host(&["audit", "verify", log_arg], &[]);
+        assert_eq!(run.code, expect_code, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains(expect),
+            "expected {expect:?} in:\n{}",
+            run.stdout
+        );
+    };
+    verify(0, "6 lines, chain intact");
+
+    let lines: Vec<&str> = text.lines().collect();
+    let write = |kept: &[&str]| std::fs::write(&log, kept.join("\n") + "\n").unwrap();
+
+    // An edit: one call's status rewritten.
+    let edited = lines[2].replace("\"status\":\"ok\"", "\"status\":\"not-found\"");
+    write(&[lines[0], lines[1], &edited, lines[3], lines[4], lines[5]]);
+    verify(1, "line 3 was edited: its hash does not match");
+
+    // A deletion: the refused run's predecessor removed.
+    write(&[lines[0], lines[1], lines[2], lines[3], lines[5]]);
+    verify(1, "line 5 does not follow line 4");
+
+    // A truncation: the last line cut off.
+    write(&lines[..5]);
+    verify(
+        1,
+        "the log was truncated: the head records 6 lines, the log has 5",
+    );
+
+    // A broken log is not appended to.
+    let blocked = tenancy.run(&[
+        "run",
+        plugin,
+        "--grant",
+        "users:read,roles:read",
+        "--audit-log",
+        log_arg,
+    ]);
+    assert_eq!(blocked.code, 2, "{}", blocked.stderr);
+    assert!(
+        blocked.stderr.contains("fails verification"),
+        "{}",
+        blocked.stderr
+    );
+}
+
+#[test]
+fn the_second_run_of_a_plugin_loads_it_without_compiling() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 3,
+        ..TenantSpec::demo()
+    });
+    let cache = scratch("compile-cache");
+    let plugin = shipped_plugin("access-audit");
+    let args = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "users:read,roles:read",
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        "--set",
+        "as_of=2026-11-30T00:00:00Z",
+    ];
+    let first = tenancy.run(&args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stderr.contains(") compiled in "), "{}", first.stderr);
+    let second = tenancy.run(&args);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains(") loaded from the compile cache in "),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        first.stdout, second.stdout,
+        "the cached plugin behaves the same"
+    );
+
+    let no_cache = tenancy.run(&[&args[..], &["--no-cache"]].concat());
+    assert!(
+        no_cache.stderr.contains(") compiled in "),
+        "{}",
+        no_cache.stderr
+    );
+}
+
+#[test]
+fn a_grants_file_pins_scopes_to_the_exact_component() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 3,
+        ..TenantSpec::demo()
+    });
+    let dir = scratch("grants");
+    let grants = dir.join("grants.toml");
+    let grants_arg = grants.to_str().unwrap();
+    let plugin = shipped_plugin("access-audit");
+
+    // A copy, so the test can change its bytes.
+    let copy = dir.join("access-audit.wasm");
+    std::fs::copy(&plugin, &copy).unwrap();
+    let copy_arg = copy.to_str().unwrap();
+
+    let refused = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
+    assert_eq!(refused.code, 3);
+    assert!(
+        refused.stderr.contains(&format!("host grant {copy_arg}")),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("[access-audit]"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("scopes = [\"roles:read\", \"users:read\"]"),
+        "{}",
+        refused.stderr
+    );
+
+    let granted = run_host(&["grant", copy_arg, "--grants", grants_arg], &[]);
+    assert_eq!(granted.code, 0, "{}", granted.stderr);
+    assert!(
+        granted.stdout.contains("  + roles:read"),
+        "{}",
+        granted.stdout
+    );
+    assert!(
+        granted.stdout.contains("  + users:read"),
+        "{}",
+        granted.stdout
+    );
+    let again = run_host(&["grant", copy_arg, "--grants", grants_arg], &[]);
+    assert!(again.stdout.contains("nothing written"), "{}", again.stdout);
+
+    let ok = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    // One byte more (a custom section appended) makes another component:
+    // the old grant no longer applies, and the refusal says why.
+    let mut bytes = std::fs::read(&copy).unwrap();
+    bytes.extend_from_slice(&[0x00, 0x04, 0x03, b'p', b'a', b'd']);
+    std::fs::write(&copy, &bytes).unwrap();
+    let stale = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
+    assert_eq!(stale.code, 3, "{}", stale.stderr);
+    assert!(
+        stale
+            .stderr
+            .contains("the plugin changed since it was granted"),
+        "{}",
+        stale.stderr
+    );
+
+    let regrant = run_host(&["grant", copy_arg, "--grants", grants_arg], &[]);
+    assert!(
+        regrant.stdout.contains("the component changed: sha256"),
+        "{}",
+        regrant.stdout
+    );
+    assert!(
+        regrant.stdout.contains("no scope changed"),
+        "{}",
+        regrant.stdout
+    );
+    assert!(
+        regrant.stdout.contains("(2 unchanged)"),
+        "{}",
+        regrant.stdout
+    );
+
+    let listed = run_host(&["grants", "--grants", grants_arg], &[]);
+    assert!(listed.stdout.contains("access-audit"), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("roles:read, users:read"),
+        "{}",
+        listed.stdout
+    );
+
+    let subset = run_host(
+        &[
+            "grant",
+            copy_arg,
+            "--scope",
+            "hosts:read",
+            "--grants",
+            grants_arg,
+        ],
+        &[],
+    );
+    assert_eq!(subset.code, 2);
+    assert!(
+        subset.stderr.contains("does not request `hosts:read`"),
+        "{}",
+        subset.stderr
+    );
+
+    let revoked = run_host(&["revoke", "access-audit", "--grants", grants_arg], &[]);
+    assert_eq!(revoked.code, 0, "{}", revoked.stderr);
+    let after = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
+    assert_eq!(after.code, 3);
+}

@@ -40,6 +40,41 @@ pub const SCOPE_AREAS: &[&str] = &[
     "usermgmt",
 ];
 
+/// Every scope string of [`SCOPE_AREAS`], for routes that build their scope from
+/// an area name.
+pub(crate) const SCOPE_STRINGS: &[&str] = &[
+    "alerts:read",
+    "alerts:write",
+    "detects:read",
+    "detects:write",
+    "devices:read",
+    "devices:write",
+    "host-group:read",
+    "host-group:write",
+    "incidents:read",
+    "incidents:write",
+    "ioc:read",
+    "ioc:write",
+    "iocs:read",
+    "iocs:write",
+    "prevention-policies:read",
+    "prevention-policies:write",
+    "real-time-response:read",
+    "real-time-response:write",
+    "real-time-response-admin:read",
+    "real-time-response-admin:write",
+    "response-policies:read",
+    "response-policies:write",
+    "sensor-installers:read",
+    "sensor-installers:write",
+    "sensor-update-policies:read",
+    "sensor-update-policies:write",
+    "streaming:read",
+    "streaming:write",
+    "usermgmt:read",
+    "usermgmt:write",
+];
+
 const AUTH_FAILED: &str = "Failed to issue access token - Client authentication failed (e.g., \
     unknown client, no client authentication included, or unsupported authentication method)";
 
@@ -248,7 +283,7 @@ pub(crate) async fn token(
         return ctx.fail(StatusCode::FORBIDDEN, CSAM, AUTH_FAILED);
     };
 
-    let lifetime = shared.config.token_lifetime;
+    let lifetime = shared.config().token_lifetime;
     let token = shared
         .tokens
         .lock()

@@ -43,6 +43,16 @@ impl ApiError {
         }
     }
 
+    /// An error with a Falcon-specific code that is not an HTTP status, such as RTR's
+    /// 40407 for an offline sensor.
+    pub(crate) fn with_code(code: u16, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            id: None,
+        }
+    }
+
     /// A per-id error in a batch answer.
     pub(crate) fn for_id(status: StatusCode, message: impl Into<String>, id: &str) -> Self {
         Self {
@@ -66,6 +76,8 @@ pub(crate) struct Payload {
     pub(crate) resources: Option<Value>,
     pub(crate) errors: Vec<ApiError>,
     pub(crate) pagination: Option<Paging>,
+    /// Pagination objects of other styles (scroll, next and `after` tokens).
+    pub(crate) pagination_raw: Option<Value>,
     pub(crate) resources_affected: Option<usize>,
 }
 
@@ -91,7 +103,7 @@ impl Payload {
 struct Meta<'a> {
     query_time: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pagination: Option<Paging>,
+    pagination: Option<Value>,
     powered_by: &'a str,
     trace_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,12 +135,19 @@ impl Ctx {
         }
     }
 
+    /// Seconds since the request arrived, for `meta.query_time`.
+    pub(crate) fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
     /// A complete envelope response.
     pub(crate) fn respond(&self, status: StatusCode, service: &str, body: Payload) -> Response {
         let envelope = Envelope {
             meta: Meta {
                 query_time: self.started.elapsed().as_secs_f64(),
-                pagination: body.pagination,
+                pagination: body
+                    .pagination_raw
+                    .or_else(|| body.pagination.and_then(|p| serde_json::to_value(p).ok())),
                 powered_by: service,
                 trace_id: &self.trace_id,
                 writes: body.resources_affected.map(|n| Writes {
@@ -139,6 +158,22 @@ impl Ctx {
             errors: body.errors,
         };
         (status, Json(envelope)).into_response()
+    }
+
+    /// A page with a pagination object of its own style.
+    pub(crate) fn respond_with_pagination(
+        &self,
+        status: StatusCode,
+        service: &str,
+        resources: Value,
+        pagination: Value,
+    ) -> Response {
+        let payload = Payload {
+            resources: Some(resources),
+            pagination_raw: Some(pagination),
+            ..Payload::default()
+        };
+        self.respond(status, service, payload)
     }
 
     /// An error envelope with a single error whose code is the HTTP status.

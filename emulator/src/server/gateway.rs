@@ -10,9 +10,9 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::Shared;
 use super::envelope::{Ctx, GATEWAY};
 use super::ratelimit::Decision;
+use super::{Shared, faults};
 
 /// Runs around every request, matched or not.
 pub(crate) async fn gateway(
@@ -22,7 +22,19 @@ pub(crate) async fn gateway(
 ) -> Response {
     shared.requests.fetch_add(1, Ordering::Relaxed);
     let ctx = Ctx::new(shared.authenticate(request.headers()));
-    let decision = take_budget(&shared, &ctx, &request);
+    let (faults, region, budget) = {
+        let config = shared.config();
+        (
+            config.faults.clone(),
+            config.region.clone(),
+            config.rate_limit_per_minute,
+        )
+    };
+    let decision = if faults.rate_limit_storm {
+        storm(budget)
+    } else {
+        take_budget(&shared, &ctx, &request)
+    };
     tracing::trace!(
         method = %request.method(),
         path = request.uri().path(),
@@ -32,18 +44,47 @@ pub(crate) async fn gateway(
         "emulated request"
     );
 
-    let mut response = if decision.allowed {
-        request.extensions_mut().insert(ctx.clone());
-        next.run(request).await
-    } else {
+    let uri_length = request.uri().to_string().len();
+    let server_error = ctx.caller.as_ref().and_then(|_| faults.roll_server_error());
+    let mut response = if uri_length > MAX_URI {
+        ctx.fail(StatusCode::URI_TOO_LONG, GATEWAY, "Request-URI Too Long")
+    } else if !decision.allowed {
         ctx.fail(
             StatusCode::TOO_MANY_REQUESTS,
             GATEWAY,
             "API rate limit exceeded.",
         )
+    } else if let Some(status) = server_error {
+        ctx.fail(status, GATEWAY, faults::server_error_message(status))
+    } else {
+        request.extensions_mut().insert(ctx.clone());
+        next.run(request).await
     };
-    decorate(&mut response, &shared, &ctx, decision);
-    response
+    decorate(&mut response, &region, &ctx, decision);
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if faults.null_lists {
+        response = faults::null_lists(response).await;
+    }
+    faults::rewrite_error(response, faults.error_body)
+}
+
+/// The longest request line accepted; Falcon's gateways refuse long `ids=` lists
+/// with 414 (PSFalcon sizes GET batches to stay under about 18,500 characters).
+const MAX_URI: usize = 18_500;
+
+/// A refusal for every request while the 429-storm switch is on.
+fn storm(limit: u32) -> Decision {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Decision {
+        allowed: false,
+        limit,
+        remaining: 0,
+        retry_after: Some(now + 1),
+    }
 }
 
 /// Valid tokens draw from their CID's pool; everything else (token requests, bad
@@ -57,7 +98,7 @@ fn take_budget(shared: &Shared, ctx: &Ctx, request: &Request) -> Decision {
     shared.ip_pool.take(&key)
 }
 
-fn decorate(response: &mut Response, shared: &Shared, ctx: &Ctx, decision: Decision) {
+fn decorate(response: &mut Response, region: &str, ctx: &Ctx, decision: Decision) {
     let headers = response.headers_mut();
     let mut set = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -65,7 +106,7 @@ fn decorate(response: &mut Response, shared: &Shared, ctx: &Ctx, decision: Decis
         }
     };
     set("x-cs-traceid", ctx.trace_id.clone());
-    set("x-cs-region", shared.config.region.clone());
+    set("x-cs-region", region.to_owned());
     set("x-ratelimit-limit", decision.limit.to_string());
     set("x-ratelimit-remaining", decision.remaining.to_string());
     if let Some(at) = decision.retry_after {

@@ -21,11 +21,19 @@
 //! [`EmulatorConfig::rate_limit_per_minute`]; token requests and requests without a
 //! valid token draw from a per-address budget of 300 refilling at 5 per second.
 
+mod alerts;
 mod auth;
 mod envelope;
+mod faults;
 mod gateway;
+mod groups;
+mod hosts;
+mod iocs;
 mod params;
+mod policies;
+mod query;
 mod ratelimit;
+mod rtr;
 mod state;
 mod users;
 
@@ -45,6 +53,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::{ApiClient, SCOPE_AREAS};
+pub use faults::{ErrorBody, Faults};
 
 use crate::tenant::Tenant;
 use auth::Tokens;
@@ -61,18 +70,35 @@ pub struct EmulatorConfig {
     /// The cloud reported in `X-Cs-Region`, e.g. `us-1`.
     pub region: String,
     /// How long access tokens live; `expires_in` reports it in whole seconds.
+    /// Changeable at runtime with [`RunningEmulator::set_token_lifetime`].
     pub token_lifetime: Duration,
     /// The CID's request budget: a bucket of this size refilling over a minute.
     pub rate_limit_per_minute: u32,
+    /// How long scroll and `after` tokens stay valid after the page that handed
+    /// them out (Falcon: 2 minutes). Changeable with
+    /// [`RunningEmulator::set_cursor_lifetime`].
+    pub cursor_lifetime: Duration,
+    /// How long `contain` and `lift_containment` stay pending before the host reports
+    /// the new state.
+    pub containment_delay: Duration,
+    /// How long an RTR command runs before its status turns `complete`.
+    pub rtr_command_delay: Duration,
+    /// Fault switches, all off by default.
+    pub faults: Faults,
 }
 
 impl Default for EmulatorConfig {
-    /// US-1, Falcon's 1799-second tokens and 6000 requests per minute.
+    /// US-1, Falcon's 1799-second tokens, 6000 requests per minute, 2-minute cursors,
+    /// containment that completes after 2 seconds, instant RTR commands, no faults.
     fn default() -> Self {
         Self {
             region: "us-1".to_owned(),
             token_lifetime: Duration::from_secs(1799),
             rate_limit_per_minute: 6000,
+            cursor_lifetime: Duration::from_secs(120),
+            containment_delay: Duration::from_secs(2),
+            rtr_command_delay: Duration::ZERO,
+            faults: Faults::default(),
         }
     }
 }
@@ -84,7 +110,9 @@ pub struct Emulator {
 
 /// State shared by every request.
 struct Shared {
-    config: EmulatorConfig,
+    /// The configuration; the lock lets tests flip fault switches and lifetimes
+    /// while the emulator serves.
+    config: RwLock<EmulatorConfig>,
     /// The tenant's CID, kept apart so hot paths need no lock.
     cid: String,
     state: RwLock<TenantState>,
@@ -106,6 +134,22 @@ impl Shared {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn config(&self) -> RwLockReadGuard<'_, EmulatorConfig> {
+        self.config.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn configure(&self, change: impl FnOnce(&mut EmulatorConfig)) {
+        change(&mut self.config.write().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    fn cursor_lifetime(&self) -> Duration {
+        self.config().cursor_lifetime
+    }
+
+    fn containment_delay(&self) -> Duration {
+        self.config().containment_delay
+    }
+
     fn tenant(&self) -> Tenant {
         self.read().tenant.clone()
     }
@@ -120,7 +164,7 @@ impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
             .field("cid", &self.cid)
-            .field("config", &self.config)
+            .field("config", &*self.config())
             .field("requests", &self.requests.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -137,7 +181,7 @@ impl Emulator {
             cid_pool: Pool::per_minute(config.rate_limit_per_minute),
             ip_pool: Pool::new(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND),
             requests: AtomicU64::new(0),
-            config,
+            config: RwLock::new(config),
         };
         Self {
             shared: Arc::new(shared),
@@ -165,6 +209,12 @@ impl Emulator {
             .route("/oauth2/token", post(auth::token))
             .route("/oauth2/revoke", post(auth::revoke))
             .merge(users::routes())
+            .merge(hosts::routes())
+            .merge(groups::routes())
+            .merge(alerts::routes())
+            .merge(policies::routes())
+            .merge(iocs::routes())
+            .merge(rtr::routes())
             .fallback(gateway::not_found)
             .method_not_allowed_fallback(gateway::method_not_allowed)
             .with_state(Arc::clone(&shared))
@@ -244,6 +294,31 @@ impl RunningEmulator {
     /// `/oauth2/token` and requests it refused.
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The fault switches in force.
+    pub fn faults(&self) -> Faults {
+        self.shared.config().faults.clone()
+    }
+
+    /// Replaces the fault switches; takes effect with the next request.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.configure(|c| c.faults = faults);
+    }
+
+    /// Changes the lifetime of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.configure(|c| c.token_lifetime = lifetime);
+    }
+
+    /// Changes the lifetime of scroll and `after` tokens handed out from now on.
+    pub fn set_cursor_lifetime(&self, lifetime: Duration) {
+        self.shared.configure(|c| c.cursor_lifetime = lifetime);
+    }
+
+    /// Changes how long containment changes stay pending.
+    pub fn set_containment_delay(&self, delay: Duration) {
+        self.shared.configure(|c| c.containment_delay = delay);
     }
 
     /// Stops accepting connections and waits for open requests to finish.

@@ -1,15 +1,49 @@
 //! The live tenant with the lookup indexes the endpoints need.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
+use super::rtr::Sessions;
 use crate::rng::SplitMix64;
 use crate::tenant::{Tenant, User};
+
+/// Positions of entities by id, so batch lookups of thousands of ids stay fast at any
+/// tenant size.
+#[derive(Debug, Default)]
+pub(super) struct Index {
+    positions: HashMap<String, usize>,
+}
+
+impl Index {
+    pub(super) fn build<'a>(ids: impl Iterator<Item = &'a str>) -> Self {
+        let positions = ids.enumerate().map(|(i, id)| (id.to_owned(), i)).collect();
+        Self { positions }
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<usize> {
+        self.positions.get(id).copied()
+    }
+
+    pub(super) fn contains(&self, id: &str) -> bool {
+        self.positions.contains_key(id)
+    }
+}
 
 /// The tenant as the API changes it, indexed by user UUID so that batch lookups of
 /// thousands of ids stay fast at any tenant size.
 #[derive(Debug)]
 pub(super) struct TenantState {
     pub(super) tenant: Tenant,
+    pub(super) hosts: Index,
+    pub(super) alerts: Index,
+    pub(super) incidents: Index,
+    pub(super) groups: Index,
+    pub(super) policies: Index,
+    pub(super) iocs: Index,
+    /// Hosts whose containment change is in flight, with when it was asked for.
+    pub(super) pending: HashMap<String, Instant>,
+    /// Real Time Response sessions, batches and commands.
+    pub(super) rtr: Sessions,
     by_uuid: HashMap<String, usize>,
     /// Ids for users created through the API: deterministic per tenant, so a test
     /// that creates users sees the same ids on every run.
@@ -21,11 +55,36 @@ impl TenantState {
         let ids = SplitMix64::stream(0, &tenant.cid);
         let mut state = Self {
             tenant,
+            hosts: Index::default(),
+            alerts: Index::default(),
+            incidents: Index::default(),
+            groups: Index::default(),
+            policies: Index::default(),
+            iocs: Index::default(),
+            pending: HashMap::new(),
+            rtr: Sessions::default(),
             by_uuid: HashMap::new(),
             ids,
         };
         state.reindex();
+        state.reindex_all();
         state
+    }
+
+    /// Rebuilds every entity index after entities were removed or added.
+    pub(super) fn reindex_all(&mut self) {
+        let t = &self.tenant;
+        self.hosts = Index::build(t.hosts.iter().map(|h| h.device_id.as_str()));
+        self.alerts = Index::build(t.alerts.iter().map(|a| a.composite_id.as_str()));
+        self.incidents = Index::build(t.incidents.iter().map(|i| i.incident_id.as_str()));
+        self.groups = Index::build(t.host_groups.iter().map(|g| g.id.as_str()));
+        self.policies = Index::build(t.policies.iter().map(|p| p.id.as_str()));
+        self.iocs = Index::build(t.iocs.iter().map(|i| i.id.as_str()));
+    }
+
+    /// A fresh id of `len` hex digits from the tenant's deterministic stream.
+    pub(super) fn fresh_hex(&mut self, len: usize) -> String {
+        self.ids.hex(len)
     }
 
     /// Rebuilds the index after users were removed or reordered.
@@ -85,6 +144,7 @@ mod tests {
             seed: 1,
             users: 20,
             anchor: jiff::Timestamp::UNIX_EPOCH,
+            ..TenantSpec::demo()
         };
         TenantState::new(Tenant::generate(&spec))
     }

@@ -133,6 +133,18 @@ pub(super) fn instant(rng: &mut SplitMix64, second: i64) -> Timestamp {
     Timestamp::new(second, nanos as i32).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// An instant between `lo` and `hi` seconds before `base`.
+pub(super) fn ago(rng: &mut SplitMix64, base: i64, lo: i64, hi: i64) -> Timestamp {
+    let seconds = rng.between(lo, hi);
+    instant(rng, base - seconds)
+}
+
+/// An instant between `lo` and `hi` seconds after `base`.
+pub(super) fn later(rng: &mut SplitMix64, base: i64, lo: i64, hi: i64) -> Timestamp {
+    let seconds = rng.between(lo, hi);
+    instant(rng, base + seconds)
+}
+
 fn unique_uid(taken: &mut HashSet<String>, first: &str, last: &str, domain: &str) -> String {
     let local = mail_local_part(first, last);
     let mut uid = format!("{local}@{domain}");
@@ -167,6 +179,7 @@ mod tests {
                 seed: 5,
                 users: n,
                 anchor: Timestamp::UNIX_EPOCH,
+                ..TenantSpec::demo()
             };
             assert_eq!(generate(&spec).len(), n);
         }
@@ -178,6 +191,7 @@ mod tests {
             seed: 9,
             users: 400,
             anchor: Timestamp::UNIX_EPOCH,
+            ..TenantSpec::demo()
         };
         let users = generate(&spec);
         let uids: HashSet<&str> = users.iter().map(|u| u.uid.as_str()).collect();

@@ -1,0 +1,371 @@
+//! Custom IOCs (`/iocs/...`, IOC Management): search with offset or `after`,
+//! combined, entities, create, update, delete.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::envelope::{ApiError, Ctx, Failure, Payload};
+use super::params::{Params, json_body};
+use super::query::{
+    Cursor, OFFSET_WINDOW, Outcome, entities, filter_of, query_ids, select, sort_of, stamp,
+    strings, text,
+};
+use super::{Shared, scoped};
+use crate::tenant::Ioc;
+
+const SERVICE: &str = "ioc-manager";
+const READ: &str = "ioc:read";
+const WRITE: &str = "ioc:write";
+const MAX_IDS: usize = 2000;
+const FIELDS: &[&str] = &[
+    "id",
+    "type",
+    "value",
+    "action",
+    "severity",
+    "severity_number",
+    "description",
+    "source",
+    "platforms",
+    "tags",
+    "applied_globally",
+    "host_groups",
+    "expiration",
+    "expired",
+    "created_by",
+    "created_on",
+    "modified_by",
+    "modified_on",
+    "deleted",
+];
+const TYPES: &[&str] = &["sha256", "md5", "domain", "ipv4", "ipv6"];
+const ACTIONS: &[&str] = &["no_action", "allow", "detect", "prevent", "prevent_no_ui"];
+const SEVERITIES: &[&str] = &["informational", "low", "medium", "high", "critical"];
+
+pub(super) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/iocs/queries/indicators/v1", scoped(READ, get(search)))
+        .route("/iocs/combined/indicator/v1", scoped(READ, get(combined)))
+        .route(
+            "/iocs/entities/indicators/v1",
+            scoped(READ, get(by_ids)).merge(scoped(
+                WRITE,
+                axum::routing::post(create).patch(update).delete(remove),
+            )),
+        )
+}
+
+fn finish(ctx: &Ctx, outcome: Outcome) -> Response {
+    outcome.unwrap_or_else(|failure| failure.render(ctx, SERVICE))
+}
+
+async fn search(s: State<Arc<Shared>>, ctx: Extension<Ctx>, q: RawQuery) -> Response {
+    finish(&ctx, page(&s, &ctx, &Params::parse(q.0.as_deref()), false))
+}
+
+async fn combined(s: State<Arc<Shared>>, ctx: Extension<Ctx>, q: RawQuery) -> Response {
+    finish(&ctx, page(&s, &ctx, &Params::parse(q.0.as_deref()), true))
+}
+
+async fn by_ids(s: State<Arc<Shared>>, ctx: Extension<Ctx>, q: RawQuery) -> Response {
+    let params = Params::parse(q.0.as_deref());
+    let outcome = query_ids(&params, MAX_IDS).map(|ids| {
+        let state = s.read();
+        let (mut out, mut errors) = (Vec::new(), Vec::new());
+        for id in &ids {
+            match state.iocs.get(id) {
+                Some(i) => out.push(ioc_view(&state.tenant.iocs[i])),
+                None => errors.push(ApiError::for_id(
+                    StatusCode::NOT_FOUND,
+                    "indicator not found",
+                    id,
+                )),
+            }
+        }
+        entities(&ctx, SERVICE, out, errors)
+    });
+    finish(&ctx, outcome)
+}
+
+async fn create(s: State<Arc<Shared>>, ctx: Extension<Ctx>, body: Body) -> Response {
+    let outcome = match json_body(body).await {
+        Ok(json) => insert(&s, &ctx, &json),
+        Err(f) => Err(f),
+    };
+    finish(&ctx, outcome)
+}
+
+async fn update(s: State<Arc<Shared>>, ctx: Extension<Ctx>, body: Body) -> Response {
+    let outcome = match json_body(body).await {
+        Ok(json) => change(&s, &ctx, &json),
+        Err(f) => Err(f),
+    };
+    finish(&ctx, outcome)
+}
+
+async fn remove(s: State<Arc<Shared>>, ctx: Extension<Ctx>, q: RawQuery) -> Response {
+    finish(&ctx, delete(&s, &ctx, &Params::parse(q.0.as_deref())))
+}
+
+/// Offset paging inside the 10,000 window, or `after` paging beyond it.
+fn page(shared: &Shared, ctx: &Ctx, params: &Params, full: bool) -> Outcome {
+    let limit = params.int("limit", 100, 1, 2000)? as usize;
+    let binding = format!(
+        "{}|{}",
+        params.get("filter").unwrap_or(""),
+        params.get("sort").unwrap_or("")
+    );
+    let (offset, start) = match params.get("after") {
+        Some(token) => (
+            0,
+            Cursor::open(token, &binding)
+                .map_err(|e| e.failure("after"))?
+                .position,
+        ),
+        None => {
+            let offset = params.int("offset", 0, 0, i64::from(u32::MAX))? as usize;
+            if offset + limit > OFFSET_WINDOW {
+                return Err(Failure::bad_request(format!(
+                    "offset {offset} and limit {limit} are invalid; offset + limit must be less \
+                     than or equal to {OFFSET_WINDOW}; use 'after' to page further"
+                )));
+            }
+            (offset, offset)
+        }
+    };
+    let filter = filter_of(params.get("filter"), FIELDS)?;
+    let sort = sort_of(params.get("sort"), FIELDS)?;
+    let state = shared.read();
+    let all = &state.tenant.iocs;
+    let hits = select(all, |_| true, ioc_view, filter.as_ref(), sort.as_ref());
+    let items: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|i| {
+            if full {
+                ioc_view(&all[*i])
+            } else {
+                json!(all[*i].id)
+            }
+        })
+        .collect();
+    let end = start + items.len();
+    let after = if end < hits.len() {
+        Cursor::new(end, &binding, shared.cursor_lifetime()).token()
+    } else {
+        String::new()
+    };
+    let pagination = json!({"offset": offset, "limit": limit, "total": hits.len(), "after": after});
+    Ok(ctx.respond_with_pagination(StatusCode::OK, SERVICE, Value::Array(items), pagination))
+}
+
+fn one_of<'a>(
+    item: &'a Value,
+    name: &str,
+    allowed: &[&str],
+    default: Option<&'a str>,
+) -> Result<&'a str, Failure> {
+    let value = text(item, &[name])
+        .or(default)
+        .ok_or_else(|| Failure::bad_request(format!("{name} is required")))?;
+    if !allowed.contains(&value) {
+        return Err(Failure::bad_request(format!("invalid {name}: {value}")));
+    }
+    Ok(value)
+}
+
+fn insert(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
+    let items = body
+        .get("indicators")
+        .and_then(Value::as_array)
+        .filter(|i| !i.is_empty());
+    let items = items.ok_or_else(|| Failure::bad_request("indicators in body is required"))?;
+    if items.len() > MAX_IDS {
+        return Err(Failure::bad_request(format!(
+            "at most {MAX_IDS} indicators per request"
+        )));
+    }
+    let mut state = shared.write();
+    let mut created = Vec::new();
+    for item in items {
+        let ioc_type = one_of(item, "type", TYPES, None)?;
+        let value =
+            text(item, &["value"]).ok_or_else(|| Failure::bad_request("value is required"))?;
+        if state
+            .tenant
+            .iocs
+            .iter()
+            .any(|i| i.ioc_type == ioc_type && i.value.eq_ignore_ascii_case(value))
+        {
+            return Err(Failure::new(
+                StatusCode::CONFLICT,
+                format!("duplicate type: '{ioc_type}' and value: '{value}' combination"),
+            ));
+        }
+        let global = item.get("applied_globally").and_then(Value::as_bool);
+        let host_groups = strings(item, "host_groups");
+        if global != Some(true) && host_groups.is_empty() {
+            return Err(Failure::bad_request(
+                "applied_globally or host_groups is required",
+            ));
+        }
+        let now = Timestamp::now();
+        let ioc = Ioc {
+            id: state.fresh_hex(64),
+            ioc_type: ioc_type.to_owned(),
+            value: value.to_owned(),
+            action: one_of(item, "action", ACTIONS, Some("detect"))?.to_owned(),
+            severity: one_of(item, "severity", SEVERITIES, Some("medium"))?.to_owned(),
+            description: text(item, &["description"]).unwrap_or_default().to_owned(),
+            source: text(item, &["source"]).unwrap_or_default().to_owned(),
+            platforms: strings(item, "platforms"),
+            tags: strings(item, "tags"),
+            applied_globally: global == Some(true),
+            host_groups,
+            expiration: text(item, &["expiration"]).and_then(|e| e.parse().ok()),
+            created_by: "api-client".to_owned(),
+            created_on: now,
+            modified_by: "api-client".to_owned(),
+            modified_on: now,
+        };
+        created.push(ioc_view(&ioc));
+        state.tenant.iocs.push(ioc);
+    }
+    state.reindex_all();
+    Ok(ctx.respond(
+        StatusCode::CREATED,
+        SERVICE,
+        Payload::resources(Value::Array(created)),
+    ))
+}
+
+fn change(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
+    let items = body
+        .get("indicators")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut state = shared.write();
+    let (mut changed, mut errors) = (Vec::new(), Vec::new());
+    for item in &items {
+        let id = text(item, &["id"]).unwrap_or_default();
+        let Some(i) = state.iocs.get(id) else {
+            errors.push(ApiError::for_id(
+                StatusCode::NOT_FOUND,
+                "indicator not found",
+                id,
+            ));
+            continue;
+        };
+        let ioc = &mut state.tenant.iocs[i];
+        if item.get("action").is_some() {
+            ioc.action = one_of(item, "action", ACTIONS, None)?.to_owned();
+        }
+        if item.get("severity").is_some() {
+            ioc.severity = one_of(item, "severity", SEVERITIES, None)?.to_owned();
+        }
+        if let Some(d) = item.get("description").and_then(Value::as_str) {
+            ioc.description = d.to_owned();
+        }
+        if item.get("tags").is_some() {
+            ioc.tags = strings(item, "tags");
+        }
+        ioc.modified_on = Timestamp::now();
+        changed.push(ioc_view(ioc));
+    }
+    let status = if changed.is_empty() && !errors.is_empty() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    let payload = Payload {
+        resources: Some(Value::Array(changed)),
+        errors,
+        ..Payload::default()
+    };
+    Ok(ctx.respond(status, SERVICE, payload))
+}
+
+/// Deletes by `ids` or by `filter`; the filter wins when both are given.
+fn delete(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
+    let filter = filter_of(params.get("filter"), FIELDS)?;
+    let ids = params.all("ids");
+    if filter.is_none() && ids.is_empty() {
+        return Err(Failure::bad_request("ids or filter is required"));
+    }
+    let mut state = shared.write();
+    let now = Timestamp::now();
+    let doomed: Vec<String> = match &filter {
+        Some(f) => state
+            .tenant
+            .iocs
+            .iter()
+            .filter(|i| f.matches(&ioc_view(i), now))
+            .map(|i| i.id.clone())
+            .collect(),
+        None => ids
+            .iter()
+            .filter(|id| state.iocs.contains(id))
+            .cloned()
+            .collect(),
+    };
+    let errors: Vec<ApiError> = if filter.is_some() {
+        Vec::new()
+    } else {
+        ids.iter()
+            .filter(|id| !doomed.contains(id))
+            .map(|id| ApiError::for_id(StatusCode::NOT_FOUND, "indicator not found", id))
+            .collect()
+    };
+    state.tenant.iocs.retain(|i| !doomed.contains(&i.id));
+    state.reindex_all();
+    let payload = Payload {
+        resources: Some(json!(doomed)),
+        errors,
+        resources_affected: Some(doomed.len()),
+        ..Payload::default()
+    };
+    Ok(ctx.respond(StatusCode::OK, SERVICE, payload))
+}
+
+fn severity_number(severity: &str) -> usize {
+    SEVERITIES.iter().position(|s| *s == severity).unwrap_or(0) * 20 + 10
+}
+
+/// An IOC as the API serves it (`api.IndicatorV1`).
+fn ioc_view(i: &Ioc) -> Value {
+    let expired = i.expiration.is_some_and(|e| e <= Timestamp::now());
+    json!({
+        "id": i.id,
+        "type": i.ioc_type,
+        "value": i.value,
+        "action": i.action,
+        "mobile_action": "no_action",
+        "severity": i.severity,
+        "severity_number": severity_number(&i.severity),
+        "description": i.description,
+        "source": i.source,
+        "platforms": i.platforms,
+        "tags": i.tags,
+        "host_groups": i.host_groups,
+        "applied_globally": i.applied_globally,
+        "expiration": i.expiration.map(stamp),
+        "expired": expired,
+        "deleted": false,
+        "from_parent": false,
+        "metadata": {"filename": ""},
+        "created_by": i.created_by,
+        "created_on": stamp(i.created_on),
+        "modified_by": i.modified_by,
+        "modified_on": stamp(i.modified_on),
+    })
+}

@@ -1,0 +1,73 @@
+"""Real Time Response: sessions, commands per tier, batches, scripts."""
+
+from conftest import ok
+from falconpy import Hosts, RealTimeResponse, RealTimeResponseAdmin
+
+
+def hosts_by_state(auth, state, count):
+    hosts = Hosts(auth_object=auth)
+    ids = ok(hosts.query_devices_by_filter(limit=200, sort="hostname.asc"))["resources"]
+    states = ok(hosts.get_online_state(ids=ids[:100]))["resources"]
+    return [s["id"] for s in states if s["state"] == state][:count]
+
+
+def test_session_and_read_only_command(auth):
+    rtr = RealTimeResponse(auth_object=auth)
+    aid = hosts_by_state(auth, "online", 1)[0]
+    session = ok(rtr.init_session(device_id=aid), 201)["resources"][0]
+    sid = session["session_id"]
+    sent = ok(rtr.execute_command(base_command="ls", command_string="ls", session_id=sid), 201)
+    request_id = sent["resources"][0]["cloud_request_id"]
+    status = ok(rtr.check_command_status(cloud_request_id=request_id, sequence_id=0))
+    assert status["resources"][0]["complete"] and status["resources"][0]["stdout"]
+    denied = rtr.execute_command(base_command="rm", command_string="rm x", session_id=sid)
+    assert denied["status_code"] == 400
+    active = rtr.execute_active_responder_command(base_command="mkdir",
+                                                  command_string="mkdir tmp", session_id=sid)
+    assert active["status_code"] == 201
+    assert sid in ok(rtr.list_all_sessions())["resources"]
+    assert rtr.delete_session(session_id=sid)["status_code"] == 204
+
+
+def test_offline_hosts_fail_per_host(auth):
+    rtr = RealTimeResponse(auth_object=auth)
+    offline = hosts_by_state(auth, "offline", 2)
+    answer = rtr.batch_init_sessions(host_ids=offline)
+    assert answer["status_code"] == 404
+    body = answer["body"]
+    assert body["errors"][0]["message"] == "no successful hosts initialized on RTR"
+    assert body["resources"][offline[0]]["errors"][0]["code"] == 40407
+    queued = ok(rtr.init_session(device_id=offline[0], queue_offline=True), 201)
+    assert queued["resources"][0]["offline_queued"] is True
+
+
+def test_batch_command(auth):
+    rtr = RealTimeResponse(auth_object=auth)
+    online = hosts_by_state(auth, "online", 3)
+    batch = ok(rtr.batch_init_sessions(host_ids=online), 201)
+    result = ok(rtr.batch_command(batch_id=batch["batch_id"], base_command="ps",
+                                  command_string="ps"), 201)
+    per_host = result["combined"]["resources"]
+    assert set(per_host) == set(online)
+    assert all(r["complete"] and r["stdout"] for r in per_host.values())
+
+
+def test_admin_scripts(auth):
+    admin = RealTimeResponseAdmin(auth_object=auth)
+    ok(admin.create_scripts(name="hello.ps1", content="Write-Output 'hallo Welt'",
+                            description="greeting", permission_type="private",
+                            platform="windows"))
+    ids = ok(admin.list_scripts())["resources"]
+    script = ok(admin.get_scripts(ids=ids))["resources"][0]
+    assert script["name"] == "hello.ps1"
+    duplicate = admin.create_scripts(name="hello.ps1", content="x", description="again")
+    assert duplicate["status_code"] == 409
+    rtr = RealTimeResponse(auth_object=auth)
+    aid = hosts_by_state(auth, "online", 1)[0]
+    sid = ok(rtr.init_session(device_id=aid), 201)["resources"][0]["session_id"]
+    run = ok(admin.execute_admin_command(base_command="runscript", session_id=sid,
+                                         command_string='runscript -CloudFile="hello.ps1"'), 201)
+    request_id = run["resources"][0]["cloud_request_id"]
+    status = ok(admin.check_admin_command_status(cloud_request_id=request_id, sequence_id=0))
+    assert "hello.ps1" in status["resources"][0]["stdout"]
+    ok(admin.delete_scripts(ids=ids[0]))

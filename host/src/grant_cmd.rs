@@ -1,0 +1,122 @@
+//! `host grant`, `host revoke` and `host grants`: edit and show the grants
+//! file.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::grants::{GrantsFile, short};
+use crate::manifest::Manifest;
+use crate::run::load_grants;
+use crate::scopes::Scope;
+use crate::{Exit, Failure};
+
+fn file_or_fail(flag: Option<&Path>) -> Result<GrantsFile, Failure> {
+    load_grants(flag)?.ok_or_else(|| {
+        Failure::new(
+            Exit::Usage,
+            "no grants file: pass --grants PATH (HOME is not set)",
+        )
+    })
+}
+
+/// Grants the plugin its requested scopes (or the named subset of them).
+pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Result<Exit, Failure> {
+    let path = plugin.display().to_string();
+    let bytes = std::fs::read(plugin).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("failed to read the plugin `{path}`: {e}"),
+        )
+    })?;
+    let manifest = Manifest::from_component(&bytes)
+        .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    let scopes: BTreeSet<Scope> = if only.is_empty() {
+        manifest.scopes.clone()
+    } else {
+        let mut chosen = BTreeSet::new();
+        for name in only
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter(|s| !s.trim().is_empty())
+        {
+            let scope = Scope::parse(name).map_err(|e| Failure::new(Exit::Usage, e))?;
+            if !manifest.scopes.contains(&scope) {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "plugin `{}` does not request `{scope}`; a grant it cannot use is not written",
+                        manifest.name
+                    ),
+                ));
+            }
+            chosen.insert(scope);
+        }
+        chosen
+    };
+
+    let mut file = file_or_fail(flag)?;
+    let diff = file.set(&manifest, &digest, &scopes);
+    print!("{}", diff.render(&manifest.name, &digest));
+    if diff.is_empty() {
+        println!(
+            "the grants file `{}` already says this; nothing written",
+            file.path.display()
+        );
+        return Ok(Exit::Ok);
+    }
+    file.save().map_err(|e| Failure::new(Exit::Usage, e))?;
+    println!("written to `{}`", file.path.display());
+    Ok(Exit::Ok)
+}
+
+/// Removes a plugin's grant.
+pub(crate) fn revoke(name: &str, flag: Option<&Path>) -> Result<Exit, Failure> {
+    let mut file = file_or_fail(flag)?;
+    let Some(old) = file.plugins.remove(name) else {
+        let known: Vec<&str> = file.plugins.keys().map(String::as_str).collect();
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "the grants file `{}` has no grant for `{name}`; it has: {}",
+                file.path.display(),
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        ));
+    };
+    file.save().map_err(|e| Failure::new(Exit::Usage, e))?;
+    println!("{name} (sha256 {}):", short(&old.sha256));
+    for scope in &old.scopes {
+        println!("  - {scope}");
+    }
+    println!("written to `{}`", file.path.display());
+    Ok(Exit::Ok)
+}
+
+/// Lists the grants.
+pub(crate) fn list(flag: Option<&Path>) -> Result<Exit, Failure> {
+    let file = file_or_fail(flag)?;
+    if file.plugins.is_empty() {
+        println!("no grants in `{}`", file.path.display());
+        return Ok(Exit::Ok);
+    }
+    println!("{:<24} {:<14} scopes", "plugin", "sha256");
+    for (name, grant) in &file.plugins {
+        println!(
+            "{name:<24} {:<14} {}",
+            short(&grant.sha256),
+            grant.scopes.join(", ")
+        );
+    }
+    Ok(Exit::Ok)
+}
