@@ -53,6 +53,10 @@ fn build_plugins() -> &'static () {
             "access-audit",
             "-p",
             "sandbox-probe",
+            "-p",
+            "contain-hosts",
+            "-p",
+            "api-probe",
         ]);
         let from = wasm_output("access-audit");
         let to = root().join("plugins").join("access-audit.wasm");

@@ -25,10 +25,13 @@
 //! # }
 //! ```
 //!
-//! - [`tenant`]: the data model and its seeded generator.
+//! - [`tenant`]: the data model and its seeded generator: users, roles, hosts, host
+//!   groups, alerts, incidents, policies, sensor builds and installers, IOCs and child
+//!   CIDs.
 //! - [`fql`]: the Falcon Query Language filters and sorts the endpoints accept.
-//! - [`server`]: the endpoints, OAuth2, scopes, rate limits and envelopes, following
-//!   `falcon-api.md` and the captured responses in `tests/fixtures/`.
+//! - [`server`]: the endpoints, OAuth2, scopes, rate limits, envelopes and fault
+//!   switches, following `falcon-api.md` and the captured responses in
+//!   `tests/fixtures/` (every one of which a test in `tests/api.rs` compares with).
 #![warn(missing_docs)]
 // The alert and device views are single `json!` literals of 60+ keys, past the default.
 #![recursion_limit = "256"]
@@ -38,5 +41,8 @@ mod rng;
 pub mod server;
 pub mod tenant;
 
-pub use server::{ApiClient, Emulator, EmulatorConfig, RunningEmulator};
-pub use tenant::{Role, RoleGrant, Tenant, TenantSpec, User};
+pub use server::{ApiClient, Emulator, EmulatorConfig, ErrorBody, Faults, RunningEmulator};
+pub use tenant::{
+    Alert, Host, HostGroup, Incident, Installer, Ioc, Policy, Role, RoleGrant, SensorBuild, Tenant,
+    TenantSpec, User,
+};

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
+use falcon_emulator::{
+    ApiClient, Emulator, EmulatorConfig, ErrorBody, Faults, RunningEmulator, Tenant, TenantSpec,
+};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -1108,4 +1110,659 @@ async fn shutdown_stops_listening() {
     let url = h.url("/oauth2/token");
     h.running.shutdown().await;
     assert!(h.http.post(url).send().await.is_err());
+}
+
+// ---- captured shapes of the other areas ---------------------------------------------
+
+/// RTR results are maps keyed by AID: keep one entry, under the capture's AID, so the
+/// shapes compare.
+fn rekey(mut body: Value, pointer: &str, aid: &str) -> Value {
+    if let Some(map) = body.pointer_mut(pointer).and_then(Value::as_object_mut) {
+        let first = map.values().next().cloned().unwrap_or(Value::Null);
+        map.clear();
+        map.insert(aid.to_owned(), first);
+    }
+    body
+}
+
+/// Every fixture key path below `prefix` that ours has beyond the capture, for the
+/// models whose captures are partial (the alert mock has no `meta`, the device mock
+/// no `query_time`).
+fn meta_extras() -> Vec<&'static str> {
+    vec!["meta.query_time", "meta.powered_by", "meta.trace_id"]
+}
+
+#[tokio::test]
+async fn hosts_and_alerts_have_the_captured_shapes() {
+    let h = demo().await;
+    let token = h.token().await;
+
+    // Only tagged hosts: the capture's `tags` list is not empty.
+    let query = [("limit", "3"), ("filter", "tags:'FalconGroupingTags/*'")];
+    let combined = h.get(&token, "/devices/combined/devices/v1", &query).await;
+    assert_eq!(combined.status, StatusCode::OK);
+    let mut extra = meta_extras();
+    extra.extend([
+        "resources[].last_login_user",
+        "resources[].host_hidden_status",
+    ]);
+    let diffs = shape_diff(
+        &fixture("devices-combined-devices-v1.json"),
+        &combined.body,
+        "",
+        &extra,
+    );
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+
+    let ids = h
+        .get(&token, "/alerts/queries/alerts/v2", &[("limit", "2")])
+        .await;
+    assert_same_shape("alerts-queries-alerts-v2.json", &ids.body, &[]);
+    let composite: Vec<String> = ids.strings();
+    let alerts = h
+        .post(
+            &token,
+            "/alerts/entities/alerts/v2",
+            &json!({ "composite_ids": composite }),
+        )
+        .await;
+    assert_eq!(alerts.status, StatusCode::OK);
+    let diffs = shape_diff(
+        &fixture("alerts-entities-alerts-v2.json"),
+        &alerts.body,
+        "",
+        &[],
+    );
+    let unexpected: Vec<&String> = diffs
+        .iter()
+        .filter(|d| !d.starts_with(".meta:") && !d.contains("not in the captured response"))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:#?}");
+}
+
+#[tokio::test]
+async fn online_state_and_rtr_have_the_captured_shapes() {
+    let h = demo().await;
+    let token = h.token().await;
+    let tenant = h.running.tenant();
+    let by_state = |state: &str| -> Vec<String> {
+        tenant
+            .hosts
+            .iter()
+            .filter(|x| x.online_state == state)
+            .map(|x| x.device_id.clone())
+            .take(2)
+            .collect()
+    };
+    let (online, offline) = (by_state("online"), by_state("offline"));
+
+    let query: Vec<(&str, &str)> = online.iter().map(|id| ("ids", id.as_str())).collect();
+    let states = h
+        .get(&token, "/devices/entities/online-state/v1", &query)
+        .await;
+    assert_same_shape("devices-entities-online-state-v1.json", &states.body, &[]);
+
+    let batch = h
+        .post(
+            &token,
+            "/real-time-response/combined/batch-init-session/v1",
+            &json!({ "host_ids": online }),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::CREATED, "{}", batch.body);
+    let command = json!({
+        "batch_id": batch.body["batch_id"], "base_command": "ls", "command_string": "ls C:\\"
+    });
+    let ran = h
+        .post(
+            &token,
+            "/real-time-response/combined/batch-command/v1",
+            &command,
+        )
+        .await;
+    assert_eq!(ran.status, StatusCode::CREATED);
+    let ran = rekey(
+        ran.body,
+        "/combined/resources",
+        "284771ee197e422d5176d6634a62b934",
+    );
+    assert_same_shape("rtr-combined-batch-command-v1.json", &ran, &[]);
+
+    let failed = h
+        .post(
+            &token,
+            "/real-time-response/combined/batch-init-session/v1",
+            &json!({ "host_ids": offline }),
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::NOT_FOUND);
+    let failed = rekey(
+        failed.body,
+        "/resources",
+        "284771ee197e422d5176d6634a62b934",
+    );
+    assert_same_shape(
+        "rtr-combined-batch-command-v1-sensor-offline-404.json",
+        &failed,
+        &[],
+    );
+}
+
+// ---- limits -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn id_caps_per_endpoint() {
+    let h = demo().await;
+    let token = h.token().await;
+    let ids: Vec<String> = (0..101).map(|i| format!("{i:032x}")).collect();
+    let query: Vec<(&str, &str)> = ids.iter().map(|id| ("ids", id.as_str())).collect();
+    let answer = h.get(&token, "/devices/entities/devices/v2", &query).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer.error_message(),
+        "request must contain between 1 and 100 ids"
+    );
+
+    // The POST variant takes 5000; unknown ids come back as per-id 404s.
+    let answer = h
+        .post(
+            &token,
+            "/devices/entities/devices/v2",
+            &json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.body["errors"].as_array().map(Vec::len), Some(101));
+
+    let hide = "/devices/entities/devices-actions/v2?action_name=hide_host";
+    let answer = h.post(&token, hide, &json!({ "ids": ids })).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+
+    let alerts: Vec<String> = (0..1001).map(|i| format!("a{i}")).collect();
+    let body = json!({ "composite_ids": alerts });
+    let answer = h.post(&token, "/alerts/entities/alerts/v2", &body).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.error_message(), "request too large");
+}
+
+#[tokio::test]
+async fn ten_thousand_details_in_one_request() {
+    let spec = TenantSpec {
+        hosts: 10_000,
+        alerts: 0,
+        ..TenantSpec::demo()
+    };
+    let emulator = Emulator::new(Tenant::generate(&spec), EmulatorConfig::default());
+    let tenant = emulator.tenant();
+    let admin = ApiClient::full_access();
+    emulator.add_client(admin.clone());
+    let running = emulator
+        .serve(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let h = Harness {
+        running,
+        http,
+        admin,
+    };
+    let token = h.token().await;
+    // Two POST calls of 5000, the documented cap, cover 10,000 hosts.
+    for chunk in tenant.hosts.chunks(5000) {
+        let ids: Vec<&str> = chunk.iter().map(|x| x.device_id.as_str()).collect();
+        let answer = h
+            .post(
+                &token,
+                "/devices/entities/devices/v2",
+                &json!({ "ids": ids }),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(
+            answer.body["resources"].as_array().map(Vec::len),
+            Some(5000)
+        );
+    }
+}
+
+#[tokio::test]
+async fn offset_window_stops_at_ten_thousand() {
+    let h = demo().await;
+    let token = h.token().await;
+    for path in [
+        "/devices/queries/devices/v1",
+        "/alerts/queries/alerts/v2",
+        "/iocs/queries/indicators/v1",
+    ] {
+        let answer = h
+            .get(&token, path, &[("offset", "9950"), ("limit", "100")])
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            answer
+                .error_message()
+                .contains("less than or equal to 10000"),
+            "{path}"
+        );
+    }
+    let answer = h
+        .get(
+            &token,
+            "/devices/queries/devices/v1",
+            &[("offset", "9900"), ("limit", "100")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cursors_are_bound_to_their_filter_and_expire() {
+    let h = demo().await;
+    let token = h.token().await;
+    let filter = ("filter", "platform_name:'Windows'");
+    let first = h
+        .get(
+            &token,
+            "/devices/queries/devices-scroll/v1",
+            &[("limit", "5"), filter],
+        )
+        .await;
+    let offset = first.body["meta"]["pagination"]["offset"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let next = [("limit", "5"), filter, ("offset", offset.as_str())];
+    assert_eq!(
+        h.get(&token, "/devices/queries/devices-scroll/v1", &next)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let other = [
+        ("limit", "5"),
+        ("filter", "platform_name:'Mac'"),
+        ("offset", offset.as_str()),
+    ];
+    let answer = h
+        .get(&token, "/devices/queries/devices-scroll/v1", &other)
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+
+    h.running.set_cursor_lifetime(Duration::from_millis(50));
+    let body = json!({"limit": 10});
+    let page = h.post(&token, "/alerts/combined/alerts/v1", &body).await;
+    let after = page.body["meta"]["pagination"]["after"]
+        .as_str()
+        .expect("after")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answer = h
+        .post(
+            &token,
+            "/alerts/combined/alerts/v1",
+            &json!({"limit": 10, "after": after}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        answer.error_message(),
+        "Search context expired, 'after' key no longer valid"
+    );
+}
+
+#[tokio::test]
+async fn long_urls_are_414() {
+    let h = demo().await;
+    let token = h.token().await;
+    let ids = vec![("ids", "0123456789abcdef0123456789abcdef"); 600];
+    let answer = h.get(&token, "/devices/entities/devices/v2", &ids).await;
+    assert_eq!(answer.status, StatusCode::URI_TOO_LONG);
+}
+
+#[tokio::test]
+async fn containment_is_pending_then_contained() {
+    let h = demo().await;
+    h.running.set_containment_delay(Duration::from_millis(200));
+    let token = h.token().await;
+    let aid = h.running.tenant().hosts[0].device_id.clone();
+    let path = "/devices/entities/devices-actions/v2?action_name=contain";
+    let answer = h.post(&token, path, &json!({ "ids": [aid] })).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED);
+    assert_eq!(answer.body["resources"][0]["id"], aid.as_str());
+    let status = |r: &Reply| {
+        r.body["resources"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let details = h
+        .get(&token, "/devices/entities/devices/v2", &[("ids", &aid)])
+        .await;
+    assert_eq!(status(&details), "containment_pending");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let details = h
+        .get(&token, "/devices/entities/devices/v2", &[("ids", &aid)])
+        .await;
+    assert_eq!(status(&details), "contained");
+}
+
+#[tokio::test]
+async fn detects_api_is_gone() {
+    let h = demo().await;
+    let token = h.token().await;
+    let answer = h.get(&token, "/detects/queries/detects/v1", &[]).await;
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn filters_that_do_not_parse_are_400() {
+    let h = demo().await;
+    let token = h.token().await;
+    for filter in [
+        "hostname:'x",
+        "hostname:",
+        "(platform_name:'Mac'",
+        "nosuchfield:'x'",
+    ] {
+        let answer = h
+            .get(&token, "/devices/queries/devices/v1", &[("filter", filter)])
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{filter}");
+    }
+    let answer = h
+        .get(
+            &token,
+            "/alerts/queries/alerts/v2",
+            &[("filter", "created_timestamp:>'now-7d'+severity:>=60")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+}
+
+// ---- fault switches -----------------------------------------------------------------
+
+#[tokio::test]
+async fn latency_is_added() {
+    let h = demo().await;
+    let token = h.token().await;
+    h.running.set_faults(Faults {
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(h.user_ids(&token, &[]).await.status, StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+#[tokio::test]
+async fn server_error_share_fails_requests() {
+    let h = demo().await;
+    let token = h.token().await;
+    h.running.set_faults(Faults {
+        server_error_percent: 100,
+        ..Faults::default()
+    });
+    for _ in 0..5 {
+        let answer = h.user_ids(&token, &[]).await;
+        assert!(answer.status.is_server_error(), "{}", answer.status);
+        assert_eq!(answer.body["errors"][0]["code"], answer.status.as_u16());
+    }
+    h.running.set_faults(Faults::default());
+    assert_eq!(h.user_ids(&token, &[]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rate_limit_storm_is_429_everywhere() {
+    let h = demo().await;
+    let token = h.token().await;
+    h.running.set_faults(Faults {
+        rate_limit_storm: true,
+        ..Faults::default()
+    });
+    let answer = h.user_ids(&token, &[]).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answer.header("x-ratelimit-remaining"), "0");
+    let retry: u64 = answer
+        .header("x-ratelimit-retryafter")
+        .parse()
+        .expect("epoch seconds");
+    assert!(retry >= epoch_seconds());
+    let token_answer = h
+        .token_request(&[("client_id", "x"), ("client_secret", "y")])
+        .await;
+    assert_eq!(token_answer.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn error_bodies_can_be_html_text_or_empty() {
+    let h = demo().await;
+    let token = h.token().await;
+    for (kind, content_type, marker) in [
+        (ErrorBody::Html, "text/html", "<html>"),
+        (ErrorBody::Text, "text/plain", "404 Not Found"),
+        (ErrorBody::Empty, "text/plain", ""),
+    ] {
+        h.running.set_faults(Faults {
+            error_body: kind,
+            ..Faults::default()
+        });
+        let response = h
+            .http
+            .get(h.url("/no/such/path"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let header = response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(header, content_type);
+        let text = response.text().await.expect("body");
+        assert!(
+            text.contains(marker) && (marker.is_empty() == text.is_empty()),
+            "{text}"
+        );
+    }
+    // Successes keep their JSON.
+    assert_eq!(h.user_ids(&token, &[]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn empty_lists_can_be_null() {
+    let h = demo().await;
+    let token = h.token().await;
+    h.running.set_faults(Faults {
+        null_lists: true,
+        ..Faults::default()
+    });
+    let query = [("filter", "hostname:'no such host'")];
+    let answer = h.get(&token, "/devices/queries/devices/v1", &query).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(answer.body["resources"].is_null() && answer.body["errors"].is_null());
+    assert_eq!(answer.total(), 0);
+}
+
+#[tokio::test]
+async fn token_lifetime_can_change_at_runtime() {
+    let h = demo().await;
+    h.running.set_token_lifetime(Duration::from_secs(1));
+    let form = [
+        ("client_id", &*h.admin.client_id),
+        ("client_secret", &*h.admin.client_secret),
+    ];
+    let answer = h.token_request(&form).await;
+    assert_eq!(answer.body["expires_in"], 1);
+    let token = answer.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let answer = h.user_ids(&token, &[]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn member_cid_selects_a_child_tenant() {
+    let h = demo().await;
+    let tenant = h.running.tenant();
+    assert_eq!(tenant.children.len(), 2);
+    let child = &tenant.children[0];
+    let (id, secret) = (&*h.admin.client_id, &*h.admin.client_secret);
+    let form = [
+        ("client_id", id),
+        ("client_secret", secret),
+        ("member_cid", child.cid.as_str()),
+    ];
+    let answer = h.token_request(&form).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    let child_token = answer.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let hosts = h
+        .get(
+            &child_token,
+            "/devices/queries/devices/v1",
+            &[("limit", "5000")],
+        )
+        .await;
+    assert_eq!(hosts.total(), child.hosts.len() as u64);
+    let first = &child.hosts[0].device_id;
+    let details = h
+        .get(
+            &child_token,
+            "/devices/entities/devices/v2",
+            &[("ids", first)],
+        )
+        .await;
+    assert_eq!(details.body["resources"][0]["cid"], child.cid.as_str());
+
+    // The parent's token does not see the child's hosts.
+    let parent = h.token().await;
+    let answer = h
+        .get(&parent, "/devices/entities/devices/v2", &[("ids", first)])
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn rtr_commands_that_outlast_the_timeout_are_incomplete() {
+    let config = EmulatorConfig {
+        rtr_command_delay: Duration::from_secs(5),
+        ..EmulatorConfig::default()
+    };
+    let h = start(config).await;
+    let token = h.token().await;
+    let online: Vec<String> = h
+        .running
+        .tenant()
+        .hosts
+        .iter()
+        .filter(|x| x.online_state == "online")
+        .map(|x| x.device_id.clone())
+        .take(2)
+        .collect();
+    let init = "/real-time-response/combined/batch-init-session/v1";
+    let batch = h.post(&token, init, &json!({ "host_ids": online })).await;
+    let command =
+        json!({"batch_id": batch.body["batch_id"], "base_command": "ps", "command_string": "ps"});
+    let path = "/real-time-response/combined/batch-command/v1?timeout=1";
+    let ran = h.post(&token, path, &command).await;
+    assert_eq!(ran.status, StatusCode::CREATED);
+    for result in ran.body["combined"]["resources"]
+        .as_object()
+        .expect("per host")
+        .values()
+    {
+        assert_eq!(result["complete"], false);
+        assert_eq!(result["errors"][0]["message"], "command timed out");
+    }
+    let too_long = "/real-time-response/combined/batch-command/v1?timeout=601";
+    assert_eq!(
+        h.post(&token, too_long, &command).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+/// Request costs on a 100,000-host tenant. Run with
+/// `cargo test --release -p falcon-emulator --test api -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "slow in debug builds; run in release"]
+async fn large_tenant_requests_stay_cheap() {
+    let spec = TenantSpec {
+        users: 10_000,
+        hosts: 100_000,
+        alerts: 50_000,
+        incidents: 5_000,
+        iocs: 2_000,
+        ..TenantSpec::demo()
+    };
+    let tenant = Tenant::generate(&spec);
+    let ids: Vec<String> = tenant
+        .hosts
+        .iter()
+        .take(5000)
+        .map(|x| x.device_id.clone())
+        .collect();
+    let emulator = Emulator::new(tenant, EmulatorConfig::default());
+    let admin = ApiClient::full_access();
+    emulator.add_client(admin.clone());
+    let running = emulator
+        .serve(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let h = Harness {
+        running,
+        http,
+        admin,
+    };
+    let token = h.token().await;
+    let timed = |label: &'static str, started: std::time::Instant| {
+        eprintln!("{label}: {:?}", started.elapsed());
+    };
+
+    let started = std::time::Instant::now();
+    let page = h
+        .get(&token, "/devices/queries/devices/v1", &[("limit", "5000")])
+        .await;
+    timed("query 5000 ids, no filter", started);
+    assert_eq!(page.status, StatusCode::OK);
+    let started = std::time::Instant::now();
+    let details = h
+        .post(
+            &token,
+            "/devices/entities/devices/v2",
+            &json!({ "ids": ids }),
+        )
+        .await;
+    timed("details of 5000 hosts", started);
+    assert_eq!(
+        details.body["resources"].as_array().map(Vec::len),
+        Some(5000)
+    );
+    let started = std::time::Instant::now();
+    let query = [(
+        "filter",
+        "platform_name:'Linux'+reduced_functionality_mode:'yes'",
+    )];
+    let filtered = h.get(&token, "/devices/queries/devices/v1", &query).await;
+    timed("filtered host query over 100,000", started);
+    assert_eq!(filtered.status, StatusCode::OK);
+    let started = std::time::Instant::now();
+    let alerts = h
+        .get(&token, "/alerts/queries/alerts/v2", &[("limit", "100")])
+        .await;
+    timed("alert ids, default sort over 50,000", started);
+    assert_eq!(alerts.status, StatusCode::OK);
 }

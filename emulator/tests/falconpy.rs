@@ -28,7 +28,9 @@ async fn falconpy_suite_passes() {
         containment_delay: Duration::from_millis(300),
         ..EmulatorConfig::default()
     };
-    let emulator = Emulator::new(Tenant::generate(&TenantSpec::demo()), config);
+    let tenant = Tenant::generate(&TenantSpec::demo());
+    let child_cid = tenant.children[0].cid.clone();
+    let emulator = Emulator::new(tenant, config);
     let (full, read_only) = (ApiClient::full_access(), ApiClient::read_only());
     emulator.add_client(full.clone());
     emulator.add_client(read_only.clone());
@@ -38,13 +40,21 @@ async fn falconpy_suite_passes() {
         .expect("bind 127.0.0.1");
 
     let output = tokio::process::Command::new(&python)
-        .args(["-m", "pytest", "emulator/tests/falconpy", "-q", "-p", "no:cacheprovider"])
+        .args([
+            "-m",
+            "pytest",
+            "emulator/tests/falconpy",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ])
         .current_dir(&root)
         .env("FALCON_BASE_URL", running.base_url())
         .env("FALCON_CLIENT_ID", &full.client_id)
         .env("FALCON_CLIENT_SECRET", &full.client_secret)
         .env("FALCON_READONLY_CLIENT_ID", &read_only.client_id)
         .env("FALCON_READONLY_CLIENT_SECRET", &read_only.client_secret)
+        .env("FALCON_CHILD_CID", &child_cid)
         .env("NO_PROXY", "127.0.0.1")
         .env_remove("HTTPS_PROXY")
         .env_remove("HTTP_PROXY")

@@ -218,6 +218,9 @@ pub struct ApiRequest {
     /// an envelope with resources or per-id errors is returned as a response
     /// (partial success of a batch call) instead of an error.
     pub accept_partial: bool,
+    /// Whether a 2xx body is a binary download, returned as is in
+    /// [`ApiResponse::bytes`] instead of being decoded as an envelope.
+    pub binary: bool,
 }
 
 impl fmt::Debug for ApiRequest {
@@ -229,6 +232,7 @@ impl fmt::Debug for ApiRequest {
             .field("has_body", &self.body.is_some())
             .field("not_found_is_partial", &self.not_found_is_partial)
             .field("accept_partial", &self.accept_partial)
+            .field("binary", &self.binary)
             .finish()
     }
 }
@@ -242,6 +246,7 @@ impl ApiRequest {
             body: None,
             not_found_is_partial: false,
             accept_partial: false,
+            binary: false,
         }
     }
 
@@ -273,6 +278,15 @@ impl ApiRequest {
     #[must_use]
     pub fn allow_not_found(mut self) -> Self {
         self.not_found_is_partial = true;
+        self
+    }
+
+    /// Expects a binary body (an installer, an extracted file): a 2xx
+    /// answer is returned in [`ApiResponse::bytes`], not decoded. Error
+    /// answers are decoded as usual.
+    #[must_use]
+    pub fn binary(mut self) -> Self {
+        self.binary = true;
         self
     }
 
@@ -502,7 +516,14 @@ impl Inner {
                 .http
                 .request(endpoint.method.to_reqwest(), url)
                 .bearer_auth(token.expose())
-                .header(ACCEPT, "application/json");
+                .header(
+                    ACCEPT,
+                    if request.binary {
+                        "application/octet-stream, application/json"
+                    } else {
+                        "application/json"
+                    },
+                );
             if !request.query.is_empty() {
                 builder = builder.query(&request.query);
             }
@@ -550,6 +571,15 @@ impl Inner {
             let trace_id = header_str(&headers, "x-cs-traceid");
             tracing::debug!(endpoint = %name, status, trace_id = trace_id.as_deref(), "falcon api response");
             let next = match status {
+                200..=299 if request.binary => {
+                    return Ok(ApiResponse {
+                        status,
+                        trace_id,
+                        rate_limit: self.rate_limit_of(&headers),
+                        envelope: Envelope::default(),
+                        bytes: Some(bytes.to_vec()),
+                    });
+                }
                 200..=299 => {
                     return decode_success(
                         &name,
@@ -595,7 +625,7 @@ impl Inner {
                 403 => Next::Fail(forbidden_or_api(&endpoint, &name, &headers, &bytes)),
                 429 => {
                     let wait = self.note_rate_limited(&headers, rate_retries);
-                    if endpoint.is_read() && rate_retries < self.retry.max_rate_limit_retries {
+                    if endpoint.is_retryable() && rate_retries < self.retry.max_rate_limit_retries {
                         rate_retries += 1;
                         tracing::warn!(endpoint = %name, attempt = rate_retries, wait_ms = wait.as_millis() as u64, "falcon api rate limited; retrying after the shared cooldown");
                         Next::Retry
@@ -607,7 +637,7 @@ impl Inner {
                         })
                     }
                 }
-                500..=599 if endpoint.is_read() => {
+                500..=599 if endpoint.is_retryable() => {
                     if transient_retries < self.retry.max_transient_retries {
                         let wait = self.retry.backoff(transient_retries);
                         transient_retries += 1;
@@ -653,7 +683,7 @@ impl Inner {
         let source = source.without_url();
         // A failed connect means nothing was sent: safe to retry even writes.
         let not_sent = status.is_none() && source.is_connect();
-        if !(endpoint.is_read() || not_sent) {
+        if !(endpoint.is_retryable() || not_sent) {
             return Next::Fail(Error::WriteUncertain {
                 endpoint: name.to_owned(),
                 status,
@@ -706,6 +736,7 @@ fn decode_success(
         trace_id,
         rate_limit,
         envelope,
+        bytes: None,
     })
 }
 

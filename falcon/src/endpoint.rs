@@ -50,6 +50,9 @@ pub enum Access {
     Read,
     /// Changes state.
     Write,
+    /// Changes state, but sending it twice has the same effect as once
+    /// (deleting by id, setting tags): retried like a read.
+    IdempotentWrite,
 }
 
 /// One Falcon API operation: what the client sends and what it needs.
@@ -87,9 +90,26 @@ impl Endpoint {
         }
     }
 
+    /// A state-changing operation that is safe to repeat (retried on 429,
+    /// 5xx and transport errors like a read).
+    pub const fn idempotent_write(method: Method, path: &'static str, scope: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            scope,
+            access: Access::IdempotentWrite,
+        }
+    }
+
     /// Whether the call only reads.
     pub fn is_read(&self) -> bool {
         self.access == Access::Read
+    }
+
+    /// Whether the call may be sent again after a failure that left its
+    /// outcome unknown: reads and idempotent writes.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.access, Access::Read | Access::IdempotentWrite)
     }
 }
 

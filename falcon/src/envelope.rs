@@ -219,8 +219,11 @@ pub struct ApiResponse {
     pub trace_id: Option<String>,
     /// The rate-limit headers.
     pub rate_limit: RateLimitStatus,
-    /// The decoded envelope.
+    /// The decoded envelope (empty for a binary download).
     pub envelope: Envelope,
+    /// The raw body of a binary download ([`crate::ApiRequest::binary`]);
+    /// `None` otherwise.
+    pub bytes: Option<Vec<u8>>,
 }
 
 /// Builds an excerpt of at most [`EXCERPT_LIMIT`] bytes, cut at a UTF-8

@@ -48,7 +48,8 @@ pub const CREATE_GROUPS: Endpoint = Endpoint::write(
     SCOPE_WRITE,
 );
 /// `DELETE /devices/entities/host-groups/v1` (deleteHostGroups).
-pub const DELETE_GROUPS: Endpoint = Endpoint::write(
+/// Retried like a read (deleting twice deletes once).
+pub const DELETE_GROUPS: Endpoint = Endpoint::idempotent_write(
     Method::Delete,
     "/devices/entities/host-groups/v1",
     SCOPE_WRITE,
@@ -340,13 +341,13 @@ impl HostGroups<'_> {
         HostGroup::from_json(created)
     }
 
-    /// Deletes groups by id. Not replayed.
+    /// Deletes groups by id; idempotent, so retried after 429, 5xx and
+    /// transport errors.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
-    /// without `host-group:write`; [`Error::WriteUncertain`]; any error of
-    /// [`Client::execute`].
+    /// without `host-group:write`; any error of [`Client::execute`].
     pub async fn delete<S: AsRef<str>>(&self, ids: &[S]) -> Result<()> {
         let ids = unique_ids(ids, "host group id")?;
         for part in ids.chunks(GET_IDS) {

@@ -68,7 +68,8 @@ pub const DEVICE_ACTIONS: Endpoint = Endpoint::write(
     SCOPE_WRITE,
 );
 /// `PATCH /devices/entities/devices/tags/v1` (UpdateDeviceTags).
-pub const UPDATE_TAGS: Endpoint = Endpoint::write(
+/// Setting the same tags twice changes nothing: retried like a read.
+pub const UPDATE_TAGS: Endpoint = Endpoint::idempotent_write(
     Method::Patch,
     "/devices/entities/devices/tags/v1",
     SCOPE_WRITE,
@@ -569,13 +570,13 @@ impl Hosts<'_> {
     }
 
     /// Adds or removes sensor grouping tags, 5000 hosts per request; one
-    /// result per host, in the order given.
+    /// result per host, in the order given. Idempotent, so retried after
+    /// 429, 5xx and transport errors.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] for an empty id or tag; [`Error::Forbidden`]
-    /// without `devices:write`; [`Error::WriteUncertain`]; any error of
-    /// [`Client::execute`].
+    /// without `devices:write`; any error of [`Client::execute`].
     pub async fn update_tags(&self, update: &TagUpdate) -> Result<Vec<TagResult>> {
         let ids = unique_ids(&update.device_ids, "host id")?;
         let tags: Vec<String> = unique_ids(&update.tags, "tag")?

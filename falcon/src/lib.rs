@@ -9,15 +9,42 @@
 //!   appears in `Debug`, `Display`, errors or logs.
 //! - [`Client`] owns the OAuth2 token (fetched from `POST /oauth2/token`,
 //!   cached, refreshed before expiry with one refresh shared by concurrent
-//!   callers, refreshed once more after a 401), honours rate limits (waits
-//!   out `X-Ratelimit-Retryafter` with a cooldown shared by all callers) and
-//!   retries reads after 429, 5xx and transport errors with capped,
-//!   jittered backoff. Writes are never replayed once they may have arrived:
-//!   [`Error::WriteUncertain`] says so.
+//!   callers, refreshed once more after a 401; `member_cid` kept on every
+//!   refresh) and retries reads after 429, 5xx and transport errors with
+//!   capped, jittered backoff. Writes are never replayed once they may have
+//!   arrived: [`Error::WriteUncertain`] says so.
+//! - [`RateLimiter`] follows the tenant's pool from `X-Ratelimit-Limit` and
+//!   `X-Ratelimit-Remaining`, paces requests before it runs dry, and holds
+//!   every caller during a 429 cooldown (until `X-Ratelimit-Retryafter`,
+//!   clamped; one backoff step when that is missing or past). Share one
+//!   limiter between all clients of a tenant with
+//!   [`ClientBuilder::rate_limiter`].
+//! - Listing calls page for you: offset paging stops with
+//!   [`Error::WindowExceeded`] (and the total) before crossing a 10,000
+//!   window, scroll and `after` cursors are preferred where they exist, an
+//!   expired cursor is [`Error::CursorExpired`], and the count received is
+//!   checked against the reported total ([`Error::Inconsistent`]).
+//! - Lookups by id are chunked by each endpoint's cap and by request size,
+//!   use `POST` variants for large sets, and return a [`Batch`]: the found
+//!   records in input order, the missing ids and per-id errors
+//!   ([`IdError`]), also when Falcon answers 404 or a 4xx with resources.
+//! - Transport: rustls, connect / request / whole-call
+//!   ([`ClientBuilder::call_timeout`]) timeouts, proxies from
+//!   `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY`, the user agent
+//!   [`USER_AGENT`], a `falcon_call` tracing span per call (method, path,
+//!   scope; never a secret or token).
 //! - Every call goes through [`Client::execute`], which takes an
 //!   [`ApiRequest`] for an [`Endpoint`] (method, path, required scope, read or
 //!   write) and returns the leniently decoded [`Envelope`].
-//! - Per-area modules add typed calls: [`users`] (users, roles, role grants).
+//! - Per-area modules add typed calls, each endpoint a constant that knows
+//!   its scope: [`hosts`] (scroll and offset queries, details, online state,
+//!   actions, tags), [`host_groups`], [`alerts`] (offset query, `after`-paged
+//!   combined listing, details, v3 updates), [`incidents`], [`policies`]
+//!   (prevention, response, sensor update), [`sensors`] (builds,
+//!   installers, binary download, CCID), [`rtr`] (sessions, commands by
+//!   tier), [`iocs`] (custom IOCs, `after` paging) and [`users`] (users,
+//!   roles, role grants). Query and change requests are structs, not long lists of
+//!   optional arguments.
 //! - [`fql`] builds filters with escaped values.
 //! - [`Error`] tells apart refused credentials ([`Error::Auth`]), a missing
 //!   API scope ([`Error::Forbidden`], with the console's name for it), rate
@@ -47,6 +74,23 @@
 //!     println!("{} {}", user.uuid, user.uid);
 //! }
 //!
+//! // Every Windows host (scroll paging, no 10,000 window), then contain the
+//! // ones with a given name; ids Falcon refuses come back per id.
+//! use falcon::hosts::{HostAction, HostActionRequest, HostQuery};
+//! let windows = Fql::new().eq("platform_name", "Windows").build()?;
+//! let hosts = client.hosts().query(&HostQuery::filtered(windows)).await?;
+//! let targets: Vec<String> = hosts
+//!     .iter()
+//!     .filter(|h| h.hostname.as_deref() == Some("O'Brien-PC"))
+//!     .map(|h| h.device_id.clone())
+//!     .collect();
+//! let request = HostActionRequest::new(HostAction::Contain, targets).note("incident 42");
+//! match client.hosts().act(&request).await {
+//!     Ok(outcome) => println!("{} contained, {} refused", outcome.affected.len(), outcome.errors.len()),
+//!     Err(e) if e.write_may_have_applied() => eprintln!("check the console before retrying: {e}"),
+//!     Err(e) => return Err(e),
+//! }
+//!
 //! match client.users().list_roles().await {
 //!     Ok(roles) => println!("{} roles", roles.len()),
 //!     Err(Error::Forbidden { api_scope, .. }) => {
@@ -70,12 +114,17 @@ mod error;
 pub mod fql;
 pub mod host_groups;
 pub mod hosts;
+pub mod incidents;
+pub mod iocs;
 mod model;
 mod paging;
+pub mod policies;
 mod ratelimit;
 mod retry;
+pub mod rtr;
 pub mod scope;
 mod secret;
+pub mod sensors;
 pub mod users;
 
 pub use client::{ApiRequest, Client, ClientBuilder, ClientStats, USER_AGENT};

@@ -907,6 +907,11 @@ async fn secrets_never_appear_in_debug_errors_or_logs() -> TestResult {
         logged.contains("falcon token issued"),
         "the capture works: {logged}"
     );
+    // One span per call, naming the endpoint and its scope.
+    assert!(
+        logged.contains("falcon_call{method=\"GET\" path=\"/user-management/queries/users/v1\" scope=\"usermgmt:read\"}"),
+        "no request span: {logged}"
+    );
     for text in [&shown, &logged] {
         assert!(!text.contains(&api.client_secret), "secret leaked: {text}");
         assert!(!has_token_shape(text), "token-shaped value leaked: {text}");

@@ -7,27 +7,67 @@
 use std::future::Future;
 use std::sync::atomic::Ordering;
 
-use crate::bindings::falcon::plugin::{runtime, types, users};
+use crate::bindings::falcon::plugin::{hosts, runtime, types, users};
 use crate::bindings::{Comparison, Filter, PluginError, UpstreamError};
-use crate::gate::Operation;
+use crate::gate::{Operation, Tier};
 use crate::sandbox::RunState;
 
 /// How many per-user requests `roles-of-users` keeps in flight at once.
 const ROLE_FANOUT: usize = 8;
+
+/// The longest filter a plugin may send. Falcon rejects URLs past a few
+/// kilobytes anyway (HTTP 414); refusing here gives the plugin a clear error
+/// instead of a round trip that cannot succeed.
+const MAX_FILTER_BYTES: usize = 16 * 1024;
+
+/// The most ids one contract call takes. The host batches within this by
+/// each endpoint's cap; past it, a plugin should page its own work.
+const MAX_IDS_PER_CALL: usize = 100_000;
 
 type HostResult<T> = wasmtime::Result<Result<T, PluginError>>;
 
 impl RunState {
     /// The one path from a plugin to the Falcon client: gate, time bound,
     /// error mapping.
-    async fn call<T, F, Fut>(&mut self, op: Operation, targets: usize, f: F) -> HostResult<T>
+    async fn call<T, F, Fut>(
+        &mut self,
+        op: Operation,
+        targets: &[String],
+        note: Option<&str>,
+        f: F,
+    ) -> HostResult<T>
     where
         F: FnOnce(falcon::Client) -> Fut,
         Fut: Future<Output = Result<T, PluginError>>,
     {
-        if let Err(denied) = self.gate.admit(op) {
-            self.audit_call(op, targets, "denied", error_kind(&denied), 0)?;
-            return Ok(Err(denied));
+        if targets.len() > MAX_IDS_PER_CALL {
+            let message = format!(
+                "`{}` was given {} ids; one call takes at most {MAX_IDS_PER_CALL}",
+                op.name(),
+                targets.len()
+            );
+            self.audit_call(op, targets.len(), "refused", "invalid-input", 0)?;
+            return Ok(Err(PluginError::InvalidInput(message)));
+        }
+        let plugin = self.plugin_name.clone();
+        let interactive = self.interactive;
+        let admitted = self.gate.admit(op, targets, note, || {
+            interactive && crate::approval::ask(&plugin, op, targets)
+        });
+        if let Err(refusal) = admitted {
+            self.audit_call(
+                op,
+                targets.len(),
+                refusal.decision,
+                error_kind(&refusal.error),
+                0,
+            )?;
+            return Ok(Err(refusal.error));
+        }
+        // A write's intent is on disk before its request leaves: if the host
+        // dies mid-call, the log still says what may have happened.
+        if op.tier() > Tier::Read {
+            self.audit_call(op, targets.len(), "allowed", "intent", 0)?;
         }
         let started = std::time::Instant::now();
         let outcome = tokio::time::timeout(self.call_timeout, f(self.falcon.clone())).await;
@@ -51,7 +91,7 @@ impl RunState {
             "host call"
         );
         let status = result.as_ref().err().map_or("ok", error_kind);
-        self.audit_call(op, targets, "allowed", status, elapsed_ms)?;
+        self.audit_call(op, targets.len(), "allowed", status, elapsed_ms)?;
         Ok(result)
     }
 
@@ -71,6 +111,7 @@ impl RunState {
         let fields = serde_json::json!({
             "operation": op.name(),
             "scope": op.scope().name(),
+            "tier": op.tier().name(),
             "decision": decision,
             "targets": targets,
             "status": status,
@@ -126,6 +167,19 @@ pub(crate) fn to_plugin_error(err: falcon::Error) -> PluginError {
 /// value and checks every field name.
 pub(crate) fn to_fql(filter: &Filter) -> Result<Option<String>, PluginError> {
     use falcon::fql::{Condition, Fql, Op, Value};
+    let size = match filter {
+        Filter::All => 0,
+        Filter::Fql(raw) => raw.len(),
+        Filter::AllOf(conditions) => conditions
+            .iter()
+            .map(|c| c.field.len() + c.values.iter().map(String::len).sum::<usize>())
+            .sum(),
+    };
+    if size > MAX_FILTER_BYTES {
+        return Err(PluginError::InvalidInput(format!(
+            "the filter is {size} bytes; the host accepts at most {MAX_FILTER_BYTES}"
+        )));
+    }
     let fql = match filter {
         Filter::All => Fql::new(),
         Filter::Fql(raw) => Fql::new().raw(raw.as_str()),
@@ -200,7 +254,7 @@ impl users::Host for RunState {
             Ok(fql) => fql,
             Err(e) => return Ok(Err(e)),
         };
-        self.call(Operation::ListUsers, 0, |client| async move {
+        self.call(Operation::ListUsers, &[], None, |client| async move {
             let query = falcon::users::UserQuery {
                 filter: fql,
                 sort: None,
@@ -215,13 +269,18 @@ impl users::Host for RunState {
     }
 
     async fn get_users(&mut self, uuids: Vec<String>) -> HostResult<Vec<users::User>> {
-        self.call(Operation::GetUsers, uuids.len(), |client| async move {
-            let batch = client.users().get(&uuids).await.map_err(to_plugin_error)?;
-            if !batch.missing.is_empty() {
-                return Err(PluginError::NotFound(batch.missing));
-            }
-            Ok(batch.found.into_iter().map(to_user).collect())
-        })
+        self.call(
+            Operation::GetUsers,
+            &uuids.clone(),
+            None,
+            |client| async move {
+                let batch = client.users().get(&uuids).await.map_err(to_plugin_error)?;
+                if !batch.missing.is_empty() {
+                    return Err(PluginError::NotFound(batch.missing));
+                }
+                Ok(batch.found.into_iter().map(to_user).collect())
+            },
+        )
         .await
     }
 
@@ -230,7 +289,7 @@ impl users::Host for RunState {
             Ok(fql) => fql,
             Err(e) => return Ok(Err(e)),
         };
-        self.call(Operation::QueryUsers, 0, |client| async move {
+        self.call(Operation::QueryUsers, &[], None, |client| async move {
             let query = falcon::users::UserQuery {
                 filter: fql,
                 sort: None,
@@ -255,14 +314,17 @@ impl users::Host for RunState {
     }
 
     async fn roles_of_users(&mut self, uuids: Vec<String>) -> HostResult<Vec<users::UserRoles>> {
-        self.call(Operation::RolesOfUsers, uuids.len(), |client| async move {
-            roles_of_users(client, uuids).await
-        })
+        self.call(
+            Operation::RolesOfUsers,
+            &uuids.clone(),
+            None,
+            |client| async move { roles_of_users(client, uuids).await },
+        )
         .await
     }
 
     async fn list_roles(&mut self) -> HostResult<Vec<users::Role>> {
-        self.call(Operation::ListRoles, 0, |client| async move {
+        self.call(Operation::ListRoles, &[], None, |client| async move {
             let roles = client.users().list_roles().await.map_err(to_plugin_error)?;
             Ok(roles
                 .into_iter()
@@ -336,5 +398,146 @@ fn to_user(u: falcon::users::User) -> users::User {
         status: u.status,
         created_at: u.created_at,
         last_login_at: u.last_login_at,
+    }
+}
+
+impl hosts::Host for RunState {
+    async fn list_hosts(&mut self, filter: Filter) -> HostResult<Vec<String>> {
+        let fql = match to_fql(&filter) {
+            Ok(fql) => fql,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.call(Operation::ListHosts, &[], None, |client| async move {
+            let query = host_query(fql);
+            client
+                .hosts()
+                .query_ids(&query)
+                .await
+                .map_err(to_plugin_error)
+        })
+        .await
+    }
+
+    async fn get_hosts(&mut self, ids: Vec<String>) -> HostResult<Vec<hosts::Device>> {
+        self.call(
+            Operation::GetHosts,
+            &ids.clone(),
+            None,
+            |client| async move {
+                let batch = client.hosts().get(&ids).await.map_err(to_plugin_error)?;
+                if !batch.missing.is_empty() {
+                    return Err(PluginError::NotFound(batch.missing));
+                }
+                Ok(batch.found.into_iter().map(to_host).collect())
+            },
+        )
+        .await
+    }
+
+    async fn query_hosts(&mut self, filter: Filter) -> HostResult<Vec<hosts::Device>> {
+        let fql = match to_fql(&filter) {
+            Ok(fql) => fql,
+            Err(e) => return Ok(Err(e)),
+        };
+        self.call(Operation::QueryHosts, &[], None, |client| async move {
+            let ids = client
+                .hosts()
+                .query_ids(&host_query(fql))
+                .await
+                .map_err(to_plugin_error)?;
+            let batch = client.hosts().get(&ids).await.map_err(to_plugin_error)?;
+            Ok(batch.found.into_iter().map(to_host).collect())
+        })
+        .await
+    }
+
+    async fn contain(
+        &mut self,
+        ids: Vec<String>,
+        note: Option<String>,
+    ) -> HostResult<hosts::ActionResult> {
+        self.host_action(
+            Operation::ContainHosts,
+            falcon::hosts::HostAction::Contain,
+            ids,
+            note,
+        )
+        .await
+    }
+
+    async fn lift_containment(
+        &mut self,
+        ids: Vec<String>,
+        note: Option<String>,
+    ) -> HostResult<hosts::ActionResult> {
+        let action = falcon::hosts::HostAction::LiftContainment;
+        self.host_action(Operation::LiftContainment, action, ids, note)
+            .await
+    }
+}
+
+impl RunState {
+    async fn host_action(
+        &mut self,
+        op: Operation,
+        action: falcon::hosts::HostAction,
+        ids: Vec<String>,
+        note: Option<String>,
+    ) -> HostResult<hosts::ActionResult> {
+        if ids.is_empty() {
+            return Ok(Err(PluginError::InvalidInput(format!(
+                "`{}` needs at least one id",
+                op.name()
+            ))));
+        }
+        let (targets, shown_note) = (ids.clone(), note.clone());
+        self.call(op, &targets, shown_note.as_deref(), |client| async move {
+            let mut request = falcon::hosts::HostActionRequest::new(action, ids);
+            if let Some(note) = note {
+                request = request.note(note);
+            }
+            let outcome = client
+                .hosts()
+                .act(&request)
+                .await
+                .map_err(to_plugin_error)?;
+            Ok(hosts::ActionResult {
+                accepted: outcome.affected,
+                refused: outcome
+                    .errors
+                    .into_iter()
+                    .map(|e| hosts::Refusal {
+                        id: e.id,
+                        message: e.message,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+}
+
+fn host_query(filter: Option<String>) -> falcon::hosts::HostQuery {
+    match filter {
+        Some(fql) => falcon::hosts::HostQuery::filtered(fql),
+        None => falcon::hosts::HostQuery::all(),
+    }
+}
+
+fn to_host(h: falcon::hosts::Host) -> hosts::Device {
+    hosts::Device {
+        raw_json: h.raw.to_string(),
+        device_id: h.device_id,
+        hostname: h.hostname,
+        platform: h.platform_name,
+        os_version: h.os_version,
+        agent_version: h.agent_version,
+        status: h.status,
+        reduced_functionality_mode: h.reduced_functionality_mode.as_deref() == Some("yes"),
+        last_seen: h.last_seen.map(|t| t.to_string()),
+        local_ip: h.local_ip,
+        external_ip: h.external_ip,
+        groups: h.groups,
+        tags: h.tags,
     }
 }

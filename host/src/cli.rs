@@ -42,6 +42,20 @@ pub(crate) enum Command {
     #[command(after_long_help = EXIT_CODES)]
     Run(RunArgs),
 
+    /// Show what a plugin is and asks for: name, version, digest, requested
+    /// scopes with their tiers, contract version, size, and whether it is
+    /// granted. Reads the component without running it.
+    Inspect {
+        /// The plugin component (`.wasm`).
+        plugin: PathBuf,
+        /// The grants file; see `host run --help`.
+        #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]
+        grants_file: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Grant a plugin its requested scopes in the grants file, pinned to the
     /// component's sha256. Shows only what changed.
     Grant {
@@ -99,6 +113,17 @@ pub(crate) struct RunArgs {
     /// Grant the plugin a scope, for example `users:read`. Repeat for each scope.
     #[arg(long = "grant", value_name = "SCOPE")]
     pub(crate) grants: Vec<String>,
+
+    /// Perform no write: record each write the plugin attempts, with its
+    /// targets, and print that plan at the end.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Approve a destructive operation for this run, for example
+    /// `hosts.contain`. Repeatable. Without it, destructive writes are refused
+    /// (or asked for at a terminal prompt).
+    #[arg(long = "approve", value_name = "OPERATION")]
+    pub(crate) approve: Vec<String>,
 
     /// The grants file (TOML). Defaults to FALCON_HOST_GRANTS, then
     /// `$XDG_CONFIG_HOME/falcon-plugin-host/grants.toml` (or `~/.config/...`).

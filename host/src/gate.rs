@@ -1,25 +1,68 @@
 //! The gate every plugin call into the contract crosses.
 //!
 //! A call is admitted only when its operation's scope is granted and the
-//! run's call budget is not spent. The gate also records which scopes were
-//! used, for the least-privilege report at the end of the run.
+//! run's call budget is not spent. Writes are recorded in the plan instead of
+//! sent when the run is a dry run; destructive writes also need the
+//! operator's approval. The gate records which scopes were used, for the
+//! least-privilege report at the end of the run.
 
 use std::collections::BTreeSet;
 
 use crate::bindings::{Denial, PluginError};
 use crate::scopes::Scope;
 
+/// How much harm an operation can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Tier {
+    /// Reads only.
+    Read,
+    /// Changes the tenant in a way that is easy to undo.
+    Write,
+    /// Changes the tenant in a way that cuts people off or weakens
+    /// protection: needs the operator's approval.
+    Destructive,
+}
+
+impl Tier {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Destructive => "destructive",
+        }
+    }
+}
+
 /// Every operation of the contract that needs a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Operation {
     ListUsers,
     GetUsers,
     QueryUsers,
     RolesOfUsers,
     ListRoles,
+    ListHosts,
+    GetHosts,
+    QueryHosts,
+    ContainHosts,
+    LiftContainment,
 }
 
 impl Operation {
+    /// Every operation.
+    pub(crate) const ALL: [Operation; 10] = [
+        Self::ListUsers,
+        Self::GetUsers,
+        Self::QueryUsers,
+        Self::RolesOfUsers,
+        Self::ListRoles,
+        Self::ListHosts,
+        Self::GetHosts,
+        Self::QueryHosts,
+        Self::ContainHosts,
+        Self::LiftContainment,
+    ];
+
     /// The name the operation has in the contract, `interface.function`.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -28,7 +71,31 @@ impl Operation {
             Self::QueryUsers => "users.query-users",
             Self::RolesOfUsers => "users.roles-of-users",
             Self::ListRoles => "users.list-roles",
+            Self::ListHosts => "hosts.list-hosts",
+            Self::GetHosts => "hosts.get-hosts",
+            Self::QueryHosts => "hosts.query-hosts",
+            Self::ContainHosts => "hosts.contain",
+            Self::LiftContainment => "hosts.lift-containment",
         }
+    }
+
+    /// Looks an operation up by its contract name (for `--approve`).
+    pub(crate) fn parse(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|op| op.name() == name.trim())
+            .ok_or_else(|| {
+                let destructive: Vec<&str> = Self::ALL
+                    .into_iter()
+                    .filter(|op| op.tier() == Tier::Destructive)
+                    .map(Self::name)
+                    .collect();
+                format!(
+                    "unknown operation `{}`; operations that need approval: {}",
+                    name.trim(),
+                    destructive.join(", ")
+                )
+            })
     }
 
     /// The scope the operation needs.
@@ -36,24 +103,49 @@ impl Operation {
         let name = match self {
             Self::ListUsers | Self::GetUsers | Self::QueryUsers => "users:read",
             Self::RolesOfUsers | Self::ListRoles => "roles:read",
+            Self::ListHosts | Self::GetHosts | Self::QueryHosts => "hosts:read",
+            Self::ContainHosts | Self::LiftContainment => "hosts:write",
         };
         // The catalog is static and a unit test walks every operation, so a
         // missing name is a host bug caught before release.
         Scope::find(name).unwrap_or_else(|| panic!("scope `{name}` missing from the catalog"))
     }
 
-    /// Every operation.
-    #[cfg(test)]
-    pub(crate) const ALL: [Operation; 5] = [
-        Self::ListUsers,
-        Self::GetUsers,
-        Self::QueryUsers,
-        Self::RolesOfUsers,
-        Self::ListRoles,
-    ];
+    /// How much harm the operation can do.
+    pub(crate) fn tier(self) -> Tier {
+        match self {
+            Self::ContainHosts => Tier::Destructive,
+            Self::LiftContainment => Tier::Write,
+            _ => Tier::Read,
+        }
+    }
+
+    /// What the operation does, for plans and approval prompts.
+    pub(crate) fn verb(self) -> &'static str {
+        match self {
+            Self::ContainHosts => "network-contain",
+            Self::LiftContainment => "lift containment from",
+            _ => "read",
+        }
+    }
 }
 
-/// The grant and budget of one run.
+/// A write a dry run recorded instead of sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlannedWrite {
+    pub(crate) operation: Operation,
+    pub(crate) targets: Vec<String>,
+    pub(crate) note: Option<String>,
+}
+
+/// Why the gate did not let a call through, for the audit log.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) decision: &'static str,
+    pub(crate) error: PluginError,
+}
+
+/// The grant, budget and write policy of one run.
 #[derive(Debug)]
 pub(crate) struct Gate {
     granted: BTreeSet<Scope>,
@@ -61,9 +153,13 @@ pub(crate) struct Gate {
     calls: u64,
     max_calls: u64,
     denials: u64,
+    dry_run: bool,
+    approved: BTreeSet<Operation>,
+    plan: Vec<PlannedWrite>,
 }
 
 impl Gate {
+    /// A gate granting `granted`, allowing `max_calls` calls.
     pub(crate) fn new(granted: BTreeSet<Scope>, max_calls: u64) -> Self {
         Self {
             granted,
@@ -71,40 +167,100 @@ impl Gate {
             calls: 0,
             max_calls,
             denials: 0,
+            dry_run: false,
+            approved: BTreeSet::new(),
+            plan: Vec::new(),
         }
     }
 
+    /// Records writes in the plan instead of sending them.
+    pub(crate) fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Approves these destructive operations for the whole run.
+    pub(crate) fn approve(mut self, ops: impl IntoIterator<Item = Operation>) -> Self {
+        self.approved.extend(ops);
+        self
+    }
+
     /// Admits a call or says why not, as an error the plugin can handle.
-    pub(crate) fn admit(&mut self, op: Operation) -> Result<(), PluginError> {
+    /// `approve` is asked (at most once per call) when a destructive
+    /// operation has no standing approval; it returns whether the operator
+    /// approved it.
+    pub(crate) fn admit(
+        &mut self,
+        op: Operation,
+        targets: &[String],
+        note: Option<&str>,
+        approve: impl FnOnce() -> bool,
+    ) -> Result<(), Refusal> {
         let scope = op.scope();
         if !self.granted.contains(&scope) {
-            self.denials += 1;
             tracing::warn!(
                 operation = op.name(),
                 scope = scope.name(),
                 "denied: scope not granted"
             );
-            return Err(PluginError::NotGranted(Denial {
-                scope: scope.name().to_owned(),
-                operation: op.name().to_owned(),
-                remedy: format!(
-                    "add `{}` to the plugin's requested scopes and run with `{}`",
-                    scope.name(),
-                    scope.flag()
-                ),
-            }));
+            return Err(self.refuse(
+                "denied",
+                PluginError::NotGranted(Denial {
+                    scope: scope.name().to_owned(),
+                    operation: op.name().to_owned(),
+                    remedy: format!(
+                        "add `{}` to the plugin's requested scopes and run with `{}`",
+                        scope.name(),
+                        scope.flag()
+                    ),
+                }),
+            ));
         }
         if self.calls >= self.max_calls {
-            self.denials += 1;
-            return Err(PluginError::BudgetExhausted(format!(
+            let message = format!(
                 "the run may make {} API calls (--max-calls); `{}` would exceed it",
                 self.max_calls,
                 op.name()
-            )));
+            );
+            return Err(self.refuse("budget-exhausted", PluginError::BudgetExhausted(message)));
+        }
+        if op.tier() > Tier::Read && self.dry_run {
+            self.used.insert(scope);
+            self.plan.push(PlannedWrite {
+                operation: op,
+                targets: targets.to_vec(),
+                note: note.map(str::to_owned),
+            });
+            let message = format!(
+                "`{}` on {} was not sent; it is in the plan",
+                op.name(),
+                count(targets.len())
+            );
+            return Err(Refusal {
+                decision: "dry-run",
+                error: PluginError::DryRun(message),
+            });
+        }
+        if op.tier() == Tier::Destructive && !self.approved.contains(&op) && !approve() {
+            let message = format!(
+                "`{}` is destructive ({} {}) and was not approved; the operator approves it \
+                 with `--approve {}` or `approve = [\"{}\"]` in the plugin's grant",
+                op.name(),
+                op.verb(),
+                count(targets.len()),
+                op.name(),
+                op.name()
+            );
+            return Err(self.refuse("not-approved", PluginError::NotApproved(message)));
         }
         self.calls += 1;
         self.used.insert(scope);
         Ok(())
+    }
+
+    fn refuse(&mut self, decision: &'static str, error: PluginError) -> Refusal {
+        self.denials += 1;
+        Refusal { decision, error }
     }
 
     pub(crate) fn used(&self) -> &BTreeSet<Scope> {
@@ -118,6 +274,22 @@ impl Gate {
     pub(crate) fn denials(&self) -> u64 {
         self.denials
     }
+
+    pub(crate) fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    pub(crate) fn plan(&self) -> &[PlannedWrite] {
+        &self.plan
+    }
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 target".to_owned()
+    } else {
+        format!("{n} targets")
+    }
 }
 
 #[cfg(test)]
@@ -128,39 +300,122 @@ mod tests {
         names.iter().map(|n| Scope::parse(n).unwrap()).collect()
     }
 
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{i:032x}")).collect()
+    }
+
     #[test]
-    fn every_operation_has_a_catalogued_scope() {
+    fn every_operation_has_a_catalogued_scope_and_a_parsable_name() {
         for op in Operation::ALL {
             assert!(op.name().contains('.'), "{}", op.name());
             let _ = op.scope();
+            assert_eq!(Operation::parse(op.name()).unwrap(), op);
+            if op.tier() > Tier::Read {
+                assert!(
+                    op.scope().name().ends_with(":write"),
+                    "{} writes",
+                    op.name()
+                );
+            }
         }
+        let err = Operation::parse("hosts.nuke").unwrap_err();
+        assert!(
+            err.contains("operations that need approval: hosts.contain"),
+            "{err}"
+        );
     }
 
     #[test]
     fn ungranted_scopes_are_denied_with_the_flag() {
         let mut gate = Gate::new(scopes(&["users:read"]), 10);
-        assert!(gate.admit(Operation::ListUsers).is_ok());
-        match gate.admit(Operation::ListRoles) {
-            Err(PluginError::NotGranted(d)) => {
+        assert!(
+            gate.admit(Operation::ListUsers, &[], None, || false)
+                .is_ok()
+        );
+        let refusal = gate
+            .admit(Operation::ListRoles, &[], None, || false)
+            .unwrap_err();
+        assert_eq!(refusal.decision, "denied");
+        match refusal.error {
+            PluginError::NotGranted(d) => {
                 assert_eq!(d.scope, "roles:read");
                 assert_eq!(d.operation, "users.list-roles");
                 assert!(d.remedy.contains("--grant roles:read"), "{}", d.remedy);
             }
             other => panic!("expected a denial, got {other:?}"),
         }
-        assert_eq!(gate.calls(), 1);
-        assert_eq!(gate.denials(), 1);
+        assert_eq!((gate.calls(), gate.denials()), (1, 1));
         assert_eq!(gate.used(), &scopes(&["users:read"]));
     }
 
     #[test]
     fn the_call_budget_is_enforced() {
         let mut gate = Gate::new(scopes(&["users:read"]), 2);
-        assert!(gate.admit(Operation::GetUsers).is_ok());
-        assert!(gate.admit(Operation::GetUsers).is_ok());
-        match gate.admit(Operation::GetUsers) {
-            Err(PluginError::BudgetExhausted(m)) => assert!(m.contains("2 API calls"), "{m}"),
-            other => panic!("expected budget exhaustion, got {other:?}"),
-        }
+        assert!(gate.admit(Operation::GetUsers, &[], None, || false).is_ok());
+        assert!(gate.admit(Operation::GetUsers, &[], None, || false).is_ok());
+        let refusal = gate
+            .admit(Operation::GetUsers, &[], None, || false)
+            .unwrap_err();
+        assert!(
+            matches!(refusal.error, PluginError::BudgetExhausted(m) if m.contains("2 API calls"))
+        );
+    }
+
+    #[test]
+    fn destructive_writes_need_approval_and_ask_once() {
+        let mut gate = Gate::new(scopes(&["hosts:write"]), 10);
+        let mut asked = 0;
+        let refusal = gate
+            .admit(Operation::ContainHosts, &ids(3), None, || {
+                asked += 1;
+                false
+            })
+            .unwrap_err();
+        assert_eq!(asked, 1);
+        assert_eq!(refusal.decision, "not-approved");
+        assert!(
+            matches!(&refusal.error, PluginError::NotApproved(m) if m.contains("--approve hosts.contain")),
+            "{:?}",
+            refusal.error
+        );
+        assert!(
+            gate.admit(Operation::ContainHosts, &ids(3), None, || true)
+                .is_ok()
+        );
+        // Lifting containment restores access: a write, not destructive.
+        assert!(
+            gate.admit(Operation::LiftContainment, &ids(1), None, || false)
+                .is_ok()
+        );
+
+        let mut approved =
+            Gate::new(scopes(&["hosts:write"]), 10).approve([Operation::ContainHosts]);
+        assert!(
+            approved
+                .admit(Operation::ContainHosts, &ids(1), None, || false)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_dry_run_plans_writes_and_sends_none() {
+        let mut gate = Gate::new(scopes(&["hosts:write", "hosts:read"]), 10).dry_run(true);
+        assert!(
+            gate.admit(Operation::QueryHosts, &[], None, || false)
+                .is_ok()
+        );
+        let refusal = gate
+            .admit(
+                Operation::ContainHosts,
+                &ids(2),
+                Some("offboarding"),
+                || panic!("no prompt"),
+            )
+            .unwrap_err();
+        assert_eq!(refusal.decision, "dry-run");
+        assert_eq!(gate.plan().len(), 1);
+        assert_eq!(gate.plan()[0].targets, ids(2));
+        assert_eq!(gate.plan()[0].note.as_deref(), Some("offboarding"));
+        assert_eq!(gate.calls(), 1, "only the read was sent");
     }
 }

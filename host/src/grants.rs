@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::gate::Operation;
 use crate::manifest::Manifest;
 use crate::scopes::Scope;
 
@@ -35,6 +36,10 @@ pub(crate) struct PluginGrant {
     pub(crate) sha256: String,
     /// `scopes = ["users:read", ...]`: what it may use.
     pub(crate) scopes: Vec<String>,
+    /// `approve = ["hosts.contain"]`: destructive operations approved for
+    /// every run of this component, without a flag or prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) approve: Vec<String>,
 }
 
 /// The whole file: plugin name → grant.
@@ -50,7 +55,10 @@ pub(crate) enum FileGrant {
     /// The file has no entry for this plugin name.
     None,
     /// The entry matches this component's digest.
-    Pinned(BTreeSet<Scope>),
+    Pinned {
+        scopes: BTreeSet<Scope>,
+        approve: BTreeSet<Operation>,
+    },
     /// The entry is for other bytes: the plugin changed since it was granted.
     Stale {
         granted_sha256: String,
@@ -127,7 +135,12 @@ impl GrantsFile {
         // Scopes were validated on load.
         let scopes = grant.scopes.iter().filter_map(|s| Scope::find(s)).collect();
         if grant.sha256 == digest {
-            FileGrant::Pinned(scopes)
+            let approve = grant
+                .approve
+                .iter()
+                .filter_map(|o| Operation::parse(o).ok())
+                .collect();
+            FileGrant::Pinned { scopes, approve }
         } else {
             FileGrant::Stale {
                 granted_sha256: grant.sha256.clone(),
@@ -146,11 +159,18 @@ impl GrantsFile {
     ) -> Diff {
         let before = self.lookup(&manifest.name, digest);
         let names: Vec<String> = scopes.iter().map(|s| s.name().to_owned()).collect();
+        // Approvals were given for reviewed bytes: they do not carry over to
+        // a changed component.
+        let approve = match (&before, self.plugins.get(&manifest.name)) {
+            (FileGrant::Pinned { .. }, Some(old)) => old.approve.clone(),
+            _ => Vec::new(),
+        };
         self.plugins.insert(
             manifest.name.clone(),
             PluginGrant {
                 sha256: digest.to_owned(),
                 scopes: names,
+                approve,
             },
         );
         Diff::between(&before, digest, scopes)
@@ -194,7 +214,7 @@ impl Diff {
     fn between(before: &FileGrant, digest: &str, after: &BTreeSet<Scope>) -> Self {
         let (old_sha256, old) = match before {
             FileGrant::None => (None, BTreeSet::new()),
-            FileGrant::Pinned(scopes) => (None, scopes.clone()),
+            FileGrant::Pinned { scopes, .. } => (None, scopes.clone()),
             FileGrant::Stale {
                 granted_sha256,
                 scopes,
@@ -279,10 +299,11 @@ mod tests {
         file.save().unwrap();
 
         let file = GrantsFile::load(&path).unwrap();
-        assert_eq!(
-            file.lookup("access-audit", D1),
-            FileGrant::Pinned(m.scopes.clone())
-        );
+        let pinned = FileGrant::Pinned {
+            scopes: m.scopes.clone(),
+            approve: BTreeSet::new(),
+        };
+        assert_eq!(file.lookup("access-audit", D1), pinned);
         assert!(matches!(
             file.lookup("access-audit", D2),
             FileGrant::Stale { .. }

@@ -3,6 +3,7 @@
 //! `main` owns rendering and exit codes; the steps of a run live in `run.rs`.
 
 mod api;
+mod approval;
 mod audit;
 mod bindings;
 mod cache;
@@ -12,6 +13,7 @@ mod gate;
 mod grant_cmd;
 mod grants;
 mod input;
+mod inspect;
 mod manifest;
 mod output;
 mod run;
@@ -80,6 +82,11 @@ fn main() -> ExitCode {
                 grant_cmd::revoke(&name, grants_file.as_deref())
             }
             Command::Grants { grants_file } => grant_cmd::list(grants_file.as_deref()),
+            Command::Inspect {
+                plugin,
+                grants_file,
+                json,
+            } => inspect::inspect(&plugin, grants_file.as_deref(), json),
         }
     });
     match result {

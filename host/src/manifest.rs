@@ -55,6 +55,23 @@ impl Manifest {
         }
     }
 
+    /// The contract interfaces the component imports, such as
+    /// `falcon:plugin/users@0.1.0`, in the order they appear.
+    pub(crate) fn contract_imports(bytes: &[u8]) -> Vec<String> {
+        let mut names = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+            if let wasmparser::Payload::ComponentImportSection(reader) = payload {
+                for import in reader.into_iter().flatten() {
+                    let name = import.name.name;
+                    if name.starts_with("falcon:plugin/") && !names.iter().any(|n| n == name) {
+                        names.push(name.to_owned());
+                    }
+                }
+            }
+        }
+        names
+    }
+
     /// Parses the section's text: `key: value` lines.
     pub(crate) fn parse(data: &[u8]) -> Result<Self, ManifestError> {
         let malformed = |m: String| ManifestError::Malformed(m);

@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use crate::audit::{AuditLog, RunAudit};
 use crate::cache::{ComponentCache, Origin};
 use crate::cli::RunArgs;
-use crate::gate::Gate;
+use crate::gate::{Gate, Operation, Tier};
 use crate::grants::{FileGrant, GrantsFile, short};
 use crate::manifest::Manifest;
 use crate::sandbox::{Limits, RunSetup, Sandbox, Stop};
@@ -40,8 +40,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         .as_ref()
         .map_or(FileGrant::None, |f| f.lookup(&manifest.name, &digest));
     let mut granted = parse_grants(&args.grants)?;
-    if let FileGrant::Pinned(scopes) = &found {
+    let mut approved = parse_approvals(&args.approve)?;
+    if let FileGrant::Pinned { scopes, approve } = &found {
         granted.extend(scopes.iter().copied());
+        approved.extend(approve.iter().copied());
     }
     let context = GrantContext {
         file: file.as_ref(),
@@ -115,7 +117,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     })?;
     let load_time = loading.elapsed();
     let setup = RunSetup {
-        gate: Gate::new(effective, limits.max_calls),
+        gate: Gate::new(effective, limits.max_calls)
+            .dry_run(args.dry_run)
+            .approve(approved),
+        interactive: !args.dry_run && crate::approval::terminal_present(),
         falcon: falcon.clone(),
         plugin_name: manifest.name.clone(),
         quiet,
@@ -154,6 +159,9 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             Exit::Host
         }
     };
+    if let Some(gate) = outcome.gate.as_ref().filter(|g| g.is_dry_run()) {
+        print_plan(&falcon, gate).await;
+    }
     if let Some(gate) = &outcome.gate {
         let fields = serde_json::json!({
             "outcome": outcome_name(&outcome.result),
@@ -248,6 +256,28 @@ pub(crate) fn load_grants(flag: Option<&std::path::Path>) -> Result<Option<Grant
     GrantsFile::load(&path)
         .map(Some)
         .map_err(|e| Failure::new(Exit::Usage, e))
+}
+
+fn parse_approvals(flags: &[String]) -> Result<BTreeSet<Operation>, Failure> {
+    flags
+        .iter()
+        .flat_map(|f| f.split(','))
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            let op = Operation::parse(s)
+                .map_err(|e| Failure::new(Exit::Usage, format!("--approve: {e}")))?;
+            if op.tier() != Tier::Destructive {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!(
+                        "--approve: `{}` is not destructive and needs no approval",
+                        op.name()
+                    ),
+                ));
+            }
+            Ok(op)
+        })
+        .collect()
 }
 
 fn parse_grants(flags: &[String]) -> Result<BTreeSet<Scope>, Failure> {
@@ -466,6 +496,49 @@ fn write_report(report: &str) {
     if let Err(e) = result {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("error: failed to write the report: {e}");
+        }
+    }
+}
+
+/// The dry run's plan: every write the plugin would have made, with its
+/// targets named as clearly as the tenant allows. Printed even with
+/// `--quiet`: it is what a dry run is for.
+async fn print_plan(falcon: &falcon::Client, gate: &Gate) {
+    let plan = gate.plan();
+    if plan.is_empty() {
+        eprintln!("host: dry run: the plugin attempted no write");
+        return;
+    }
+    eprintln!(
+        "host: dry run: nothing was changed; the plugin would have made {}:",
+        plural(plan.len(), "write", "writes")
+    );
+    for write in plan {
+        eprintln!(
+            "  {} ({}) on {}:",
+            write.operation.name(),
+            write.operation.tier().name(),
+            plural(write.targets.len(), "target", "targets")
+        );
+        // Host names make the plan reviewable; a client that cannot read
+        // hosts still gets the ids.
+        let names = falcon.hosts().get(&write.targets).await.ok();
+        for id in &write.targets {
+            let name = names
+                .as_ref()
+                .and_then(|b| b.found.iter().find(|h| &h.device_id == id))
+                .and_then(|h| h.hostname.clone());
+            match name {
+                Some(name) => eprintln!("    {id} {name}"),
+                None => eprintln!("    {id}"),
+            }
+        }
+        if let Some(note) = &write.note {
+            let clean: String = note
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            eprintln!("    note: {clean}");
         }
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct RunState {
     pub(crate) output_exceeded: Arc<AtomicBool>,
     pub(crate) quiet: bool,
     pub(crate) audit: Option<RunAudit>,
+    /// Whether destructive writes may be approved at a terminal prompt.
+    pub(crate) interactive: bool,
 }
 
 impl std::fmt::Debug for RunState {
@@ -222,6 +224,7 @@ impl Sandbox {
             output_exceeded: output_exceeded.clone(),
             quiet: setup.quiet,
             audit: setup.audit,
+            interactive: setup.interactive,
         };
 
         let mut store = Store::new(&self.engine, state);
@@ -296,6 +299,7 @@ pub(crate) struct RunSetup {
     pub(crate) plugin_name: String,
     pub(crate) quiet: bool,
     pub(crate) audit: Option<RunAudit>,
+    pub(crate) interactive: bool,
 }
 
 #[derive(Debug)]
@@ -352,7 +356,9 @@ fn classify(err: CallError, limits: &Limits, memory: bool, output: bool) -> Stop
         }
         CallError::Trap(e) => e,
     };
-    let text = format!("{err:#}");
+    // The full error carries a wasm backtrace of every frame: useful with
+    // -v, noise for an operator (deep recursion makes it thousands of lines).
+    tracing::debug!("plugin trap: {err:#}");
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => return time_limit(limits),
         Some(Trap::OutOfFuel) => {
@@ -363,6 +369,15 @@ fn classify(err: CallError, limits: &Limits, memory: bool, output: bool) -> Stop
         }
         Some(Trap::StackOverflow) => {
             return Stop::Limit("the plugin overflowed its stack (recursion too deep)".into());
+        }
+        // Rust and C keep locals on a "shadow stack" in linear memory; running
+        // off its end is an out-of-bounds access, not a host stack overflow.
+        Some(Trap::MemoryOutOfBounds) if !memory => {
+            return Stop::Crashed(
+                "out-of-bounds memory access; the plugin likely overflowed its stack (recursion \
+                 too deep) or has a memory bug"
+                    .into(),
+            );
         }
         _ => {}
     }
@@ -378,7 +393,25 @@ fn classify(err: CallError, limits: &Limits, memory: bool, output: bool) -> Stop
             show_size(limits.max_output)
         ));
     }
-    Stop::Crashed(text)
+    Stop::Crashed(trap_summary(&err))
+}
+
+/// The error without its backtrace: the trap's own words, and for a
+/// non-trap error its message chain.
+fn trap_summary(err: &wasmtime::Error) -> String {
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        return trap.to_string();
+    }
+    let text = format!("{err:#}");
+    let cut: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(char::is_numeric))
+        .take(6)
+        .collect();
+    cut.join(" ")
+        .replace("error while executing at wasm backtrace:", "")
+        .trim()
+        .to_owned()
 }
 
 fn time_limit(limits: &Limits) -> Stop {

@@ -979,3 +979,267 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
     let after = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
     assert_eq!(after.code, 3);
 }
+
+#[test]
+fn containment_is_planned_in_a_dry_run_refused_without_approval_and_sent_with_it() {
+    let spec = TenantSpec {
+        seed: 11,
+        users: 3,
+        hosts: 60,
+        ..TenantSpec::demo()
+    };
+    let tenancy = Tenancy::start(&spec);
+    let tenant = tenancy.emulator().tenant();
+    let targets: BTreeSet<String> = tenant
+        .hosts
+        .iter()
+        .filter(|h| h.hostname.starts_with("SRV-LNX-") && !h.hidden)
+        .map(|h| h.device_id.clone())
+        .collect();
+    assert!(!targets.is_empty(), "the tenant has Linux servers");
+    let status = |t: &Tenant| -> BTreeMap<String, String> {
+        t.hosts
+            .iter()
+            .map(|h| (h.device_id.clone(), h.status.clone()))
+            .collect()
+    };
+    let before = status(&tenant);
+
+    let dir = scratch("containment");
+    let log = dir.join("audit.jsonl");
+    let plugin = test_plugin("contain-hosts");
+    let base = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "hosts:read,hosts:write",
+        "--set",
+        "hostname=SRV-LNX-*",
+        "--audit-log",
+        log.to_str().unwrap(),
+    ];
+    let outcome = |run: &HostRun| -> Value {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let report: Value = serde_json::from_str(&run.stdout).expect("plugin report");
+        let ids: BTreeSet<String> = report["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().into())
+            .collect();
+        assert_eq!(ids, targets, "the plugin found exactly the Linux servers");
+        report["outcome"].clone()
+    };
+
+    // 1. Dry run: the plan lists every target by id and name; nothing changes.
+    let dry = tenancy.run(&[&base[..], &["--dry-run"]].concat());
+    let result = outcome(&dry);
+    assert!(
+        result["error"]
+            .as_str()
+            .unwrap()
+            .contains("was not sent; it is in the plan"),
+        "{result}"
+    );
+    assert!(
+        dry.stderr
+            .contains("dry run: nothing was changed; the plugin would have made 1 write")
+    );
+    assert!(dry.stderr.contains(&format!(
+        "hosts.contain (destructive) on {} targets",
+        targets.len()
+    )));
+    for host in tenant
+        .hosts
+        .iter()
+        .filter(|h| targets.contains(&h.device_id))
+    {
+        assert!(
+            dry.stderr
+                .contains(&format!("    {} {}", host.device_id, host.hostname)),
+            "the plan names {}:\n{}",
+            host.hostname,
+            dry.stderr
+        );
+    }
+    assert_eq!(
+        status(&tenancy.emulator().tenant()),
+        before,
+        "a dry run changed the tenant"
+    );
+
+    // 2. No approval (and no terminal to ask at): refused, nothing changes.
+    let refused = tenancy.run(&base);
+    let result = outcome(&refused);
+    let error = result["error"].as_str().unwrap();
+    assert!(error.contains("not approved"), "{error}");
+    assert!(error.contains("--approve hosts.contain"), "{error}");
+    assert_eq!(
+        status(&tenancy.emulator().tenant()),
+        before,
+        "an unapproved run changed the tenant"
+    );
+
+    // 3. Approved: every target is contained, and only the targets.
+    let approved = tenancy.run(&[&base[..], &["--approve", "hosts.contain"]].concat());
+    let result = outcome(&approved);
+    let accepted: BTreeSet<String> = result["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().into())
+        .collect();
+    assert_eq!(accepted, targets);
+    for (id, state) in status(&tenancy.emulator().tenant()) {
+        if targets.contains(&id) {
+            assert!(
+                state == "containment_pending" || state == "contained",
+                "{id}: {state}"
+            );
+        } else {
+            assert_eq!(state, before[&id], "{id} was not a target");
+        }
+    }
+
+    // The audit log tells the three runs apart, with the write's intent
+    // recorded before its result.
+    let records: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["operation"] == "hosts.contain")
+        .collect();
+    let decisions: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["decision"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("dry-run", "dry-run"),
+            ("not-approved", "not-approved"),
+            ("allowed", "intent"),
+            ("allowed", "ok")
+        ]
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r["tier"] == "destructive" && r["targets"] == targets.len())
+    );
+
+    let bad = tenancy.run(&[&base[..], &["--approve", "hosts.list-hosts"]].concat());
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr
+            .contains("is not destructive and needs no approval"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn hostile_arguments_are_escaped_bounded_or_refused() {
+    let tenancy = Tenancy::start(&TenantSpec {
+        users: 40,
+        ..TenantSpec::demo()
+    });
+    let tenant = tenancy.emulator().tenant();
+    let plugin = test_plugin("api-probe");
+    let probe = |name: &str, extra: &[&str]| -> Value {
+        let set = format!("probe={name}");
+        let args = [
+            &[
+                "run",
+                plugin.to_str().unwrap(),
+                "--grant",
+                "users:read",
+                "--set",
+                &set,
+            ][..],
+            extra,
+        ]
+        .concat();
+        let run = tenancy.run(&args);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("probe answer")
+    };
+
+    // A quote in a value cannot widen the filter: nobody is called this.
+    assert_eq!(probe("injection", &[])["ok"], 0);
+    // The same path finds a real name with an apostrophe or non-ASCII letters exactly.
+    for user in tenant
+        .users
+        .iter()
+        .filter(|u| u.last_name.contains('\'') || !u.last_name.is_ascii())
+    {
+        let expected = tenant
+            .users
+            .iter()
+            .filter(|u2| u2.last_name == user.last_name)
+            .count();
+        let value = format!("value={}", user.last_name);
+        assert_eq!(
+            probe("injection", &["--set", &value])["ok"],
+            expected,
+            "{}",
+            user.last_name
+        );
+    }
+
+    let giant = probe("giant-filter", &[]);
+    assert!(
+        giant["error"].as_str().unwrap().contains("InvalidInput"),
+        "{giant}"
+    );
+    assert!(
+        giant["error"].as_str().unwrap().contains("at most 16384"),
+        "{giant}"
+    );
+
+    let ids = probe("giant-ids", &[]);
+    assert!(
+        ids["error"]
+            .as_str()
+            .unwrap()
+            .contains("one call takes at most 100000"),
+        "{ids}"
+    );
+
+    let field = probe("bad-field", &[]);
+    assert!(
+        field["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a field name"),
+        "{field}"
+    );
+
+    let fql = probe("bad-fql", &[]);
+    assert!(fql["error"].as_str().unwrap().contains("Upstream"), "{fql}");
+    assert!(
+        fql["error"].as_str().unwrap().contains("status: 400"),
+        "{fql}"
+    );
+}
+
+#[test]
+fn deep_recursion_is_stopped() {
+    let run = probe_stopped("recurse", &["--timeout", "20s"]);
+    assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains("overflowed its stack"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.lines().count() < 30,
+        "no wall of backtrace:\n{}",
+        run.stderr
+    );
+}

@@ -21,7 +21,7 @@ use super::query::{
 };
 use super::state::TenantState;
 use super::{Shared, scoped};
-use crate::fql::Sort;
+use crate::fql::{Direction, Sort};
 use crate::tenant::{Alert, Host, Incident};
 
 const ALERTS: &str = "detectsapi";
@@ -195,16 +195,23 @@ fn matching_alerts(
     hidden: bool,
 ) -> Result<Vec<usize>, Failure> {
     let filter = filter_of(filter, ALERT_FIELDS)?;
-    let sort = sort_of(sort, ALERT_FIELDS)?
-        .unwrap_or_else(|| Sort::new("created_timestamp", crate::fql::Direction::Desc));
-    let doc = |a: &Alert| alert_view(state, &shared.cid, a);
-    Ok(select(
-        &state.tenant.alerts,
-        |a| hidden || a.show_in_ui,
-        doc,
-        filter.as_ref(),
-        Some(&sort),
-    ))
+    let sort = sort_of(sort, ALERT_FIELDS)?;
+    let alerts = &state.tenant.alerts;
+    let keep = |a: &Alert| hidden || a.show_in_ui;
+    if filter.is_none() && sort.is_none() {
+        // Falcon's default order, newest first, without building a document per alert:
+        // the common unfiltered page stays cheap on tenants with 50,000 alerts.
+        let mut hits = select(alerts, keep, |_| Value::Null, None, None);
+        hits.sort_by(|x, y| {
+            alerts[*y]
+                .created_timestamp
+                .cmp(&alerts[*x].created_timestamp)
+        });
+        return Ok(hits);
+    }
+    let sort = sort.unwrap_or_else(|| Sort::new("created_timestamp", Direction::Desc));
+    let doc = |a: &Alert| alert_view(state, shared.cid(), a);
+    Ok(select(alerts, keep, doc, filter.as_ref(), Some(&sort)))
 }
 
 fn alert_ids(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
@@ -212,7 +219,8 @@ fn alert_ids(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
     let limit = params.int("limit", 100, 0, 10_000)? as usize;
     if offset + limit > super::query::OFFSET_WINDOW {
         return Err(Failure::bad_request(format!(
-            "offset {offset} and limit {limit} are invalid; offset + limit must be less than or equal to 10000"
+            "offset {offset} and limit {limit} are invalid; offset + limit must be less than or \
+             equal to 10000"
         )));
     }
     let hidden = params.bool("include_hidden", true)?;
@@ -258,7 +266,7 @@ fn alerts_by_id(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in &ids {
         match state.alerts.get(id) {
-            Some(i) => found.push(alert_view(&state, &shared.cid, &t.alerts[i])),
+            Some(i) => found.push(alert_view(&state, shared.cid(), &t.alerts[i])),
             None => errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "alert not found",
@@ -292,7 +300,7 @@ fn alerts_after(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
         .iter()
         .skip(start)
         .take(limit as usize)
-        .map(|i| alert_view(&state, &shared.cid, &t.alerts[*i]))
+        .map(|i| alert_view(&state, shared.cid(), &t.alerts[*i]))
         .collect();
     let end = start + page.len();
     let after = if end < hits.len() {
@@ -371,6 +379,15 @@ fn apply_alert_action(alert: &mut Alert, name: &str, value: &str) -> Result<(), 
     Ok(())
 }
 
+/// The console alert links point at.
+const CONSOLE: &str = "https://falcon.crowdstrike.com";
+/// The Windows SID generated alerts name as the acting user.
+const USER_SID: &str = "S-1-5-21-1000000000-2000000000-3000000000-1001";
+
+fn full_name(user: &crate::tenant::User) -> String {
+    format!("{} {}", user.first_name, user.last_name)
+}
+
 fn severity_name(severity: u32) -> &'static str {
     match severity {
         0..=19 => "Informational",
@@ -393,7 +410,7 @@ pub(super) fn alert_view(state: &TenantState, cid: &str, a: &Alert) -> Value {
         "agent_id": a.agent_id,
         "aggregate_id": graph("aggind", pid),
         "alleged_filetype": a.filename.rsplit('.').next().unwrap_or("exe"),
-        "assigned_to_name": assignee.map(|u| format!("{} {}", u.first_name, u.last_name)).unwrap_or_default(),
+        "assigned_to_name": assignee.map(full_name).unwrap_or_default(),
         "assigned_to_uid": assignee.map(|u| u.uid.clone()).unwrap_or_default(),
         "assigned_to_uuid": a.assigned_to_uuid,
         "cid": cid,
@@ -412,14 +429,22 @@ pub(super) fn alert_view(state: &TenantState, cid: &str, a: &Alert) -> Value {
         "description": a.description,
         "device": host.map_or(Value::Null, |h| embedded_device(cid, h)),
         "display_name": a.name,
-        "falcon_host_link": format!("https://falcon.crowdstrike.com/activity-v2/detections/{}", a.composite_id),
+        "falcon_host_link": format!("{CONSOLE}/activity-v2/detections/{}", a.composite_id),
         "filename": a.filename,
         "filepath": format!("\\Device\\HarddiskVolume3\\Temp\\{}", a.filename),
         "grandparent_details": process_details(a, "userinit.exe", pid),
         "has_script_or_module_ioc": "false",
         "id": a.id,
         "indicator_id": a.id,
-        "ioc_context": [],
+        "ioc_context": [{
+            "ioc_description": format!("\\Device\\HarddiskVolume3\\Temp\\{}", a.filename),
+            "ioc_source": "library_load",
+            "ioc_type": "hash_sha256",
+            "ioc_value": a.sha256,
+            "md5": a.sha256[..32].to_owned(),
+            "sha256": a.sha256,
+            "type": "module",
+        }],
         "ioc_values": [],
         "is_synthetic_quarantine_disposition": false,
         "local_process_id": "4328",
@@ -439,7 +464,12 @@ pub(super) fn alert_view(state: &TenantState, cid: &str, a: &Alert) -> Value {
         "process_id": pid,
         "process_start_time": a.timestamp.as_second().to_string(),
         "product": "epp",
-        "quarantined_files": [],
+        "quarantined_files": [{
+            "filename": format!("\\Device\\HarddiskVolume3\\Temp\\{}", a.filename),
+            "id": format!("{}_{}", a.agent_id, a.sha256),
+            "sha256": a.sha256,
+            "state": if a.severity >= 60 { "quarantined" } else { "released" },
+        }],
         "scenario": "suspicious_activity",
         "severity": a.severity,
         "severity_name": severity_name(a.severity),
@@ -460,7 +490,7 @@ pub(super) fn alert_view(state: &TenantState, cid: &str, a: &Alert) -> Value {
         "triggering_process_graph_id": graph("pid", pid),
         "type": "ldt",
         "updated_timestamp": stamp(a.updated_timestamp),
-        "user_id": "S-1-5-21-1000000000-2000000000-3000000000-1001",
+        "user_id": USER_SID,
         "user_name": a.user_name,
     })
 }
@@ -476,8 +506,8 @@ fn process_details(a: &Alert, file: &str, pid: &str) -> Value {
         "process_id": pid,
         "sha256": a.sha256,
         "timestamp": stamp(a.timestamp),
-        "user_graph_id": format!("uid:{}:S-1-5-21-1000000000-2000000000-3000000000-1001", a.agent_id),
-        "user_id": "S-1-5-21-1000000000-2000000000-3000000000-1001",
+        "user_graph_id": format!("uid:{}:{USER_SID}", a.agent_id),
+        "user_id": USER_SID,
         "user_name": a.user_name,
     })
 }
@@ -515,6 +545,14 @@ fn disposition_flags() -> Value {
     )
 }
 
+/// The host's Active Directory OUs; hosts outside a domain sit in `Workgroup`.
+fn organisational_units(h: &Host) -> Vec<String> {
+    match h.machine_domain.split('.').next() {
+        Some(domain) if !domain.is_empty() => vec![domain.to_owned(), "Computers".to_owned()],
+        _ => vec!["Workgroup".to_owned()],
+    }
+}
+
 fn embedded_device(cid: &str, h: &Host) -> Value {
     json!({
         "agent_load_flags": "0",
@@ -530,7 +568,10 @@ fn embedded_device(cid: &str, h: &Host) -> Value {
         "external_ip": h.external_ip,
         "first_seen": stamp(h.first_seen),
         "groups": h.groups,
-        "hostinfo": {"active_directory_dn_display": [], "domain": h.machine_domain},
+        "hostinfo": {
+            "active_directory_dn_display": organisational_units(h),
+            "domain": h.machine_domain,
+        },
         "hostname": h.hostname,
         "last_seen": stamp(h.last_seen),
         "local_ip": h.local_ip,
@@ -540,7 +581,7 @@ fn embedded_device(cid: &str, h: &Host) -> Value {
         "minor_version": "0",
         "modified_timestamp": stamp(h.last_seen),
         "os_version": h.os_version,
-        "ou": [],
+        "ou": organisational_units(h),
         "platform_id": "0",
         "platform_name": h.platform_name,
         "pod_labels": null,
@@ -561,7 +602,7 @@ fn incident_ids(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
     let sort = sort_of(params.get("sort"), INCIDENT_FIELDS)?;
     let state = shared.read();
     let t = &state.tenant;
-    let doc = |i: &Incident| incident_view(&state, &shared.cid, i);
+    let doc = |i: &Incident| incident_view(&state, shared.cid(), i);
     let hits = select(&t.incidents, |_| true, doc, filter.as_ref(), sort.as_ref());
     let ids: Vec<Value> = hits
         .iter()
@@ -576,7 +617,7 @@ fn incidents_by_id(shared: &Shared, ctx: &Ctx, ids: &[String]) -> Response {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in ids {
         match state.incidents.get(id) {
-            Some(i) => found.push(incident_view(&state, &shared.cid, &t.incidents[i])),
+            Some(i) => found.push(incident_view(&state, shared.cid(), &t.incidents[i])),
             None => errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "incident not found",
@@ -668,12 +709,18 @@ fn incident_view(state: &TenantState, cid: &str, i: &Incident) -> Value {
         out
     };
     let assignee = state.user(&i.assigned_to);
+    let hosts: Vec<Value> = i
+        .host_ids
+        .iter()
+        .filter_map(|id| state.hosts.get(id))
+        .map(|n| embedded_device(cid, &t.hosts[n]))
+        .collect();
     json!({
         "incident_id": i.incident_id,
         "incident_type": 1,
         "cid": cid,
         "host_ids": i.host_ids,
-        "hosts": i.host_ids.iter().filter_map(|id| state.hosts.get(id)).map(|n| embedded_device(cid, &t.hosts[n])).collect::<Vec<_>>(),
+        "hosts": hosts,
         "created": stamp(i.created),
         "start": stamp(i.start),
         "end": stamp(i.end),
@@ -684,7 +731,7 @@ fn incident_view(state: &TenantState, cid: &str, i: &Incident) -> Value {
         "name": i.name,
         "description": i.description,
         "assigned_to": i.assigned_to,
-        "assigned_to_name": assignee.map(|u| format!("{} {}", u.first_name, u.last_name)).unwrap_or_default(),
+        "assigned_to_name": assignee.map(full_name).unwrap_or_default(),
         "tags": i.tags,
         "tactics": unique(&|a| a.tactic.clone()),
         "techniques": unique(&|a| a.technique.clone()),
@@ -693,4 +740,38 @@ fn incident_view(state: &TenantState, cid: &str, i: &Incident) -> Value {
         "modified_timestamp": stamp(i.modified_timestamp),
         "email_state": "",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::{Tenant, TenantSpec};
+
+    #[test]
+    fn severity_buckets_follow_falcon() {
+        let names: Vec<&str> = [10, 20, 45, 79, 80].map(severity_name).to_vec();
+        assert_eq!(
+            names,
+            ["Informational", "Low", "Medium", "High", "Critical"]
+        );
+    }
+
+    #[test]
+    fn alert_actions_change_status_and_tags() {
+        let mut alert = Tenant::generate(&TenantSpec::demo()).alerts[0].clone();
+        apply_alert_action(&mut alert, "update_status", "closed").expect("valid status");
+        apply_alert_action(&mut alert, "add_tag", "t").expect("tag");
+        apply_alert_action(&mut alert, "add_tag", "t").expect("tag again");
+        assert_eq!((alert.status.as_str(), alert.tags.len()), ("closed", 1));
+        assert!(apply_alert_action(&mut alert, "update_status", "done").is_err());
+        assert!(apply_alert_action(&mut alert, "explode", "").is_err());
+    }
+
+    #[test]
+    fn incident_status_sets_state() {
+        let mut incident = Tenant::generate(&TenantSpec::demo()).incidents[0].clone();
+        apply_incident_action(&mut incident, "update_status", "40").expect("closed");
+        assert_eq!((incident.status, incident.state.as_str()), (40, "closed"));
+        assert!(apply_incident_action(&mut incident, "update_status", "closed").is_err());
+    }
 }

@@ -152,11 +152,14 @@ fn random_secret() -> String {
 #[derive(Clone, Debug)]
 pub(crate) struct Caller {
     pub(crate) scopes: Arc<BTreeSet<String>>,
+    /// The CID the token is for: 0 for the parent, else a child (`member_cid`).
+    pub(crate) tenant: usize,
 }
 
 struct Token {
     client_id: String,
     scopes: Arc<BTreeSet<String>>,
+    tenant: usize,
     expires: Instant,
 }
 
@@ -176,7 +179,7 @@ impl fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    fn issue(&mut self, client: &ApiClient, lifetime: Duration) -> String {
+    fn issue(&mut self, client: &ApiClient, tenant: usize, lifetime: Duration) -> String {
         let now = Instant::now();
         self.live.retain(|_, token| token.expires > now);
         let mut rng = rng::unseeded();
@@ -188,6 +191,7 @@ impl Tokens {
             Token {
                 client_id: client.client_id.clone(),
                 scopes,
+                tenant,
                 expires,
             },
         );
@@ -213,6 +217,7 @@ impl Tokens {
         clients.get(&live.client_id).filter(|c| c.enabled)?;
         Some(Caller {
             scopes: Arc::clone(&live.scopes),
+            tenant: live.tenant,
         })
     }
 }
@@ -237,9 +242,11 @@ impl Shared {
             .cloned()
     }
 
-    fn member_cid_ok(&self, member_cid: Option<&str>) -> bool {
+    /// The tenant a token request is for: the parent without `member_cid`, else the
+    /// child with that CID.
+    fn member_tenant(&self, member_cid: Option<&str>) -> Option<usize> {
         let Some(member) = member_cid else {
-            return true;
+            return Some(0);
         };
         // Installers show the CID with a checksum suffix ("-1A"); APIs want it bare.
         let bare = member
@@ -247,7 +254,7 @@ impl Shared {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        bare == self.cid
+        self.cids.iter().position(|cid| *cid == bare)
     }
 }
 
@@ -279,7 +286,8 @@ pub(crate) async fn token(
         );
     };
     let client = shared.client(id, secret);
-    let Some(client) = client.filter(|_| shared.member_cid_ok(form.get("member_cid"))) else {
+    let tenant = shared.member_tenant(form.get("member_cid"));
+    let (Some(client), Some(tenant)) = (client, tenant) else {
         return ctx.fail(StatusCode::FORBIDDEN, CSAM, AUTH_FAILED);
     };
 
@@ -288,7 +296,7 @@ pub(crate) async fn token(
         .tokens
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .issue(&client, lifetime);
+        .issue(&client, tenant, lifetime);
     let body = json!({
         "access_token": token,
         "token_type": "bearer",
@@ -391,8 +399,8 @@ mod tests {
         let client = ApiClient::read_only();
         let clients = HashMap::from([(client.client_id.clone(), client.clone())]);
         let mut tokens = Tokens::default();
-        let short = tokens.issue(&client, Duration::ZERO);
-        let long = tokens.issue(&client, Duration::from_secs(60));
+        let short = tokens.issue(&client, 0, Duration::ZERO);
+        let long = tokens.issue(&client, 0, Duration::from_secs(60));
         assert!(tokens.resolve(&short, &clients).is_none());
         assert!(tokens.resolve(&long, &clients).is_some());
         tokens.revoke(&long, "someone-else");

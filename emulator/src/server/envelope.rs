@@ -116,15 +116,19 @@ struct Writes {
 }
 
 // `errors` is left out when empty and `resources` when absent, as in the captured
-// success bodies (no `errors`) and gateway errors (no `resources`).
+// success bodies (no `errors`) and gateway errors (no `resources`); the services in
+// [`EMPTY_ERRORS`] send `errors: []` instead, as their captures do.
 #[derive(Serialize)]
 struct Envelope<'a> {
     meta: Meta<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resources: Option<Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<ApiError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<ApiError>>,
 }
+
+/// Services whose captured success bodies carry an empty `errors` list.
+const EMPTY_ERRORS: &[&str] = &["device-api", "cs.agentonline", "empower-api"];
 
 impl Ctx {
     pub(crate) fn new(caller: Option<Caller>) -> Self {
@@ -155,7 +159,11 @@ impl Ctx {
                 }),
             },
             resources: body.resources,
-            errors: body.errors,
+            errors: if body.errors.is_empty() && !EMPTY_ERRORS.contains(&service) {
+                None
+            } else {
+                Some(body.errors)
+            },
         };
         (status, Json(envelope)).into_response()
     }

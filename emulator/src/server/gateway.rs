@@ -58,7 +58,8 @@ pub(crate) async fn gateway(
         ctx.fail(status, GATEWAY, faults::server_error_message(status))
     } else {
         request.extensions_mut().insert(ctx.clone());
-        next.run(request).await
+        let tenant = ctx.caller.as_ref().map_or(0, |c| c.tenant);
+        super::TENANT.scope(tenant, next.run(request)).await
     };
     decorate(&mut response, &region, &ctx, decision);
     if !faults.latency.is_zero() {
@@ -91,7 +92,8 @@ fn storm(limit: u32) -> Decision {
 /// tokens) from the pool of the source address, as Falcon documents.
 fn take_budget(shared: &Shared, ctx: &Ctx, request: &Request) -> Decision {
     if ctx.caller.is_some() {
-        return shared.cid_pool.take(&shared.cid);
+        let tenant = ctx.caller.as_ref().map_or(0, |c| c.tenant);
+        return shared.cid_pool.take(&shared.cids[tenant]);
     }
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>();
     let key = peer.map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());

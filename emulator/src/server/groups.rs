@@ -184,14 +184,14 @@ fn member_page(shared: &Shared, ctx: &Ctx, params: &Params, full: bool) -> Outco
             format!("host group {id} not found"),
         ));
     }
-    let doc = |h: &crate::tenant::Host| device_view(t, &shared.cid, h);
+    let doc = |h: &crate::tenant::Host| device_view(t, shared.cid(), h);
     let member = |h: &crate::tenant::Host| group_id.is_none_or(|g| h.groups.iter().any(|x| x == g));
     let hits = select(&t.hosts, member, doc, filter.as_ref(), sort.as_ref());
     let items: Vec<Value> = hits
         .iter()
         .map(|i| {
             if full {
-                device_view(t, &shared.cid, &t.hosts[*i])
+                device_view(t, shared.cid(), &t.hosts[*i])
             } else {
                 json!(t.hosts[*i].device_id)
             }
@@ -351,7 +351,7 @@ fn membership(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outc
     let now = Timestamp::now();
     let t = &state.tenant;
     let hits: Vec<usize> = (0..t.hosts.len())
-        .filter(|i| filter.matches(&device_view(t, &shared.cid, &t.hosts[*i]), now))
+        .filter(|i| filter.matches(&device_view(t, shared.cid(), &t.hosts[*i]), now))
         .collect();
     for i in hits {
         let groups = &mut state.tenant.hosts[i].groups;
@@ -380,4 +380,37 @@ pub(super) fn group_view(g: &HostGroup) -> Value {
         "modified_by": g.modified_by,
         "modified_timestamp": stamp(g.modified_timestamp),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant::{Tenant, TenantSpec};
+
+    #[test]
+    fn group_views_carry_the_model_fields() {
+        let tenant = Tenant::generate(&TenantSpec::demo());
+        let view = group_view(&tenant.host_groups[0]);
+        for key in [
+            "id",
+            "name",
+            "description",
+            "group_type",
+            "created_by",
+            "modified_timestamp",
+        ] {
+            assert!(view.get(key).is_some(), "{key}");
+        }
+        assert!(tenant.host_groups.iter().any(|g| g.name.contains('\'')));
+    }
+
+    #[test]
+    fn resources_must_be_a_non_empty_list() {
+        assert!(resources(&json!({"resources": []})).is_err());
+        assert!(resources(&json!({})).is_err());
+        assert_eq!(
+            resources(&json!({"resources": [{}]})).map(Vec::len).ok(),
+            Some(1)
+        );
+    }
 }

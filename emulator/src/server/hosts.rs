@@ -189,7 +189,7 @@ fn matching(
     let filter = filter_of(params.get("filter"), FIELDS)?;
     let sort = sort_of(params.get("sort"), FIELDS)?;
     let t = &state.tenant;
-    let doc = |h: &Host| device_view(t, &shared.cid, h);
+    let doc = |h: &Host| device_view(t, shared.cid(), h);
     Ok(select(
         &t.hosts,
         |h| h.hidden == hidden,
@@ -226,21 +226,20 @@ fn binding(params: &Params) -> String {
     )
 }
 
-/// The start position named by an `offset` token, 0 without one.
-fn start_of(shared: &Shared, params: &Params, name: &str) -> Result<usize, Failure> {
-    let _ = shared;
+/// The start position named by the `offset` token, 0 without one.
+fn start_of(params: &Params) -> Result<usize, Failure> {
     match params.get("offset") {
         None => Ok(0),
         Some(token) => Cursor::open(token, &binding(params))
             .map(|c| c.position)
-            .map_err(|e| e.failure(name)),
+            .map_err(|e| e.failure("offset")),
     }
 }
 
 /// `devices-scroll`: no 10,000 window; the string `offset` token carries the position.
 fn scroll_page(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
     let limit = params.int("limit", 100, 1, 10_000)? as usize;
-    let start = start_of(shared, params, "offset")?;
+    let start = start_of(params)?;
     settle(shared);
     let state = shared.read();
     let hits = matching(shared, &state, params, false)?;
@@ -269,7 +268,7 @@ fn scroll_page(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
 /// `combined/devices`: full records; `offset` is the previous page's `next` token.
 fn combined_page(shared: &Shared, ctx: &Ctx, params: &Params, hidden: bool) -> Outcome {
     let limit = params.int("limit", 100, 1, 10_000)? as usize;
-    let start = start_of(shared, params, "offset")?;
+    let start = start_of(params)?;
     settle(shared);
     let state = shared.read();
     let hits = matching(shared, &state, params, hidden)?;
@@ -279,7 +278,7 @@ fn combined_page(shared: &Shared, ctx: &Ctx, params: &Params, hidden: bool) -> O
         .iter()
         .skip(start)
         .take(limit)
-        .map(|i| project(device_view(t, &shared.cid, &t.hosts[*i]), &fields))
+        .map(|i| project(device_view(t, shared.cid(), &t.hosts[*i]), &fields))
         .collect();
     let end = start + page.len();
     let next = if end < hits.len() {
@@ -314,7 +313,7 @@ fn details(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in &ids {
         match state.hosts.get(id) {
-            Some(i) => found.push(device_view(t, &shared.cid, &t.hosts[i])),
+            Some(i) => found.push(device_view(t, shared.cid(), &t.hosts[i])),
             None => errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "device not found",
@@ -332,7 +331,7 @@ fn states(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
         match state.hosts.get(id).map(|i| &state.tenant.hosts[i]) {
             Some(h) => found.push(json!({
                 "id": h.device_id,
-                "cid": shared.cid,
+                "cid": shared.cid(),
                 "last_seen": stamp(h.last_seen),
                 "state": h.online_state,
             })),
@@ -518,7 +517,24 @@ pub(super) fn device_view(t: &Tenant, cid: &str, h: &Host) -> Value {
     let device_policies: Map<String, Value> = applied
         .iter()
         .map(|(key, p)| ((*key).to_owned(), policy_ref(p, h)))
+        .chain(
+            unmanaged_policies(cid, h)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v)),
+        )
         .collect();
+    let prevention: Vec<Value> = applied
+        .iter()
+        .filter(|(k, _)| *k == "prevention")
+        .map(|(_, p)| policy_ref(p, h))
+        .collect();
+    let chassis = match h.product_type_desc.as_str() {
+        "Workstation" => ("9", "Laptop"),
+        _ => ("23", "Rack Mount Chassis"),
+    };
+    // The major version is the number in the OS name: 11 for "Windows 11".
+    let last_word = h.os_version.split(' ').next_back().unwrap_or_default();
+    let major: String = last_word.chars().filter(char::is_ascii_digit).collect();
     json!({
         "device_id": h.device_id,
         "cid": cid,
@@ -527,8 +543,8 @@ pub(super) fn device_view(t: &Tenant, cid: &str, h: &Host) -> Value {
         "agent_version": h.agent_version,
         "bios_manufacturer": h.system_manufacturer,
         "bios_version": format!("{}.1.0", h.serial_number.len()),
-        "chassis_type": if h.product_type_desc == "Workstation" { "9" } else { "23" },
-        "chassis_type_desc": if h.product_type_desc == "Workstation" { "Laptop" } else { "Rack Mount Chassis" },
+        "chassis_type": chassis.0,
+        "chassis_type_desc": chassis.1,
         "config_id_base": "65994763",
         "config_id_build": build,
         "config_id_platform": platform_id(&h.platform_name),
@@ -546,7 +562,7 @@ pub(super) fn device_view(t: &Tenant, cid: &str, h: &Host) -> Value {
         "local_ip": h.local_ip,
         "mac_address": h.mac_address,
         "machine_domain": h.machine_domain,
-        "major_version": h.os_version.split(' ').next_back().unwrap_or_default().chars().filter(char::is_ascii_digit).collect::<String>(),
+        "major_version": major,
         "meta": {"version": "6002", "version_string": "7:43570272778"},
         "minor_version": "0",
         "modified_timestamp": stamp(h.last_seen),
@@ -554,7 +570,7 @@ pub(super) fn device_view(t: &Tenant, cid: &str, h: &Host) -> Value {
         "os_version": h.os_version,
         "platform_id": platform_id(&h.platform_name),
         "platform_name": h.platform_name,
-        "policies": applied.iter().filter(|(k, _)| *k == "prevention").map(|(_, p)| policy_ref(p, h)).collect::<Vec<_>>(),
+        "policies": prevention,
         "product_type_desc": h.product_type_desc,
         "provision_status": "Provisioned",
         "reduced_functionality_mode": h.reduced_functionality_mode,
@@ -596,15 +612,40 @@ fn policy_ref(p: &Policy, h: &Host) -> Value {
     } else {
         p.kind.as_str()
     };
+    let mut view = applied(&p.id, policy_type, h);
+    view["settings_hash"] = json!(&p.id[..8]);
+    match p.kind.as_str() {
+        "prevention" => view["rule_groups"] = json!([]),
+        "sensor-update" => view["uninstall_protection"] = json!("ENABLED"),
+        _ => {}
+    }
+    view
+}
+
+/// The common part of a `device_policies` entry.
+fn applied(policy_id: &str, policy_type: &str, h: &Host) -> Value {
     json!({
         "applied": true,
         "applied_date": stamp(h.first_seen),
         "assigned_date": stamp(h.first_seen),
-        "policy_id": p.id,
+        "policy_id": policy_id,
         "policy_type": policy_type,
-        "rule_groups": [],
-        "settings_hash": &p.id[..8],
     })
+}
+
+/// Policy kinds the emulator does not manage (device control, firewall, global
+/// config) still appear on hosts; their ids derive from the tenant's CID.
+fn unmanaged_policies(cid: &str, h: &Host) -> Vec<(&'static str, Value)> {
+    let id = |salt: &str| format!("{salt}{}", &cid[salt.len()..]);
+    let mut firewall = applied(&id("f1"), "firewall", h);
+    firewall["rule_set_id"] = json!(id("f1"));
+    let mut global = applied(&id("9c"), "globalconfig", h);
+    global["settings_hash"] = json!(&cid[..8]);
+    vec![
+        ("device_control", applied(&id("dc"), "device-control", h)),
+        ("firewall", firewall),
+        ("global_config", global),
+    ]
 }
 
 #[cfg(test)]

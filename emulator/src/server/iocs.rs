@@ -369,3 +369,25 @@ fn ioc_view(i: &Ioc) -> Value {
         "modified_on": stamp(i.modified_on),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_numbers_rise_with_severity() {
+        let numbers: Vec<usize> = SEVERITIES.iter().map(|s| severity_number(s)).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn enumerations_are_validated() {
+        let item = json!({"type": "url", "action": "detect"});
+        assert!(one_of(&item, "type", TYPES, None).is_err());
+        assert_eq!(one_of(&item, "action", ACTIONS, None).ok(), Some("detect"));
+        assert_eq!(
+            one_of(&item, "severity", SEVERITIES, Some("low")).ok(),
+            Some("low")
+        );
+    }
+}

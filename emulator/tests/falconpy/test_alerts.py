@@ -47,3 +47,10 @@ def test_incidents(auth):
     ok(incidents.perform_incident_action(ids=page["resources"][:1], update_status="40"))
     closed = ok(incidents.get_incidents(ids=page["resources"][:1]))["resources"][0]
     assert closed["status"] == 40 and closed["state"] == "closed"
+
+
+def test_relative_time_filters(auth):
+    alerts = Alerts(auth_object=auth)
+    week = ok(alerts.query_alerts_v2(filter="created_timestamp:>'now-7d'", limit=1))
+    month = ok(alerts.query_alerts_v2(filter="created_timestamp:>'now-30d'", limit=1))
+    assert 0 < paging(week)["total"] < paging(month)["total"]

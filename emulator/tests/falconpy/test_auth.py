@@ -27,3 +27,16 @@ def test_revoked_token_is_401(base_url, auth):
     answer = hosts.query_devices_by_filter(limit=1)
     assert answer["status_code"] == 401
     assert answer["body"]["errors"][0]["message"] == "access denied, invalid bearer token"
+
+
+def test_member_cid_reaches_a_child_tenant(base_url, auth):
+    import os
+    child = OAuth2(client_id=os.environ["FALCON_CLIENT_ID"],
+                   client_secret=os.environ["FALCON_CLIENT_SECRET"], base_url=base_url,
+                   member_cid=os.environ["FALCON_CHILD_CID"])
+    hosts = Hosts(auth_object=child)
+    answer = hosts.query_devices_by_filter_combined(limit=1)
+    assert answer["status_code"] == 200
+    assert answer["body"]["resources"][0]["cid"] == os.environ["FALCON_CHILD_CID"]
+    parent = Hosts(auth_object=auth).query_devices_by_filter_combined(limit=1)
+    assert parent["body"]["resources"][0]["cid"] != os.environ["FALCON_CHILD_CID"]

@@ -71,3 +71,17 @@ def test_admin_scripts(auth):
     status = ok(admin.check_admin_command_status(cloud_request_id=request_id, sequence_id=0))
     assert "hello.ps1" in status["resources"][0]["stdout"]
     ok(admin.delete_scripts(ids=ids[0]))
+
+
+def test_put_files(auth):
+    admin = RealTimeResponseAdmin(auth_object=auth)
+    upload = [("file", ("tool.exe", b"MZ\x90\x00 pretend binary", "application/octet-stream"))]
+    ok(admin.create_put_files(files=upload, description="a tool", name="tool.exe",
+                              comments_for_audit_log="for the test"))
+    ids = ok(admin.list_put_files())["resources"]
+    found = ok(admin.get_put_files(ids=ids))["resources"]
+    assert found[0]["name"] == "tool.exe" and found[0]["size"] > 0
+    again = admin.create_put_files(files=upload, description="a tool", name="tool.exe")
+    assert again["status_code"] == 409
+    ok(admin.delete_put_files(ids=ids[0]))
+    assert admin.delete_put_files(ids=ids[0])["status_code"] == 404

@@ -58,10 +58,21 @@ impl Plugin for Probe {
                 falcon_sdk::log_info(&"y".repeat(8192));
             },
             "panic" => panic!("the probe panicked on purpose"),
+            "recurse" => {
+                seen.insert("depth", recurse(0).to_string());
+            }
             other => return Err(format!("unknown probe `{other}`")),
         }
         serde_json::to_string_pretty(&seen).map_err(|e| e.to_string())
     }
+}
+
+/// Recursion with no end; the frame keeps a buffer so the optimiser cannot
+/// turn it into a loop.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    recurse(depth + 1) + frame[7]
 }
 
 fn escape_environment(seen: &mut BTreeMap<&'static str, String>) {

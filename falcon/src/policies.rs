@@ -1,0 +1,435 @@
+//! Prevention, response (RTR) and sensor-update policies: listing, details,
+//! members and actions. Each kind has its own scopes
+//! (`prevention-policies:*`, `response-policies:*`,
+//! `sensor-update-policies:*`); [`PolicyKind`] picks the endpoints.
+//!
+//! ```no_run
+//! # async fn demo(client: falcon::Client) -> falcon::Result<()> {
+//! use falcon::policies::{PolicyAction, PolicyActionRequest, PolicyKind, PolicyQuery};
+//!
+//! let policies = client.policies(PolicyKind::Prevention);
+//! for policy in policies.list(&PolicyQuery::all()).await? {
+//!     println!("{} {} enabled={}", policy.platform_name, policy.name, policy.enabled);
+//! }
+//! policies
+//!     .act(&PolicyActionRequest::new(PolicyAction::AddHostGroup, ["<policy id>"]).group("<group id>"))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+use serde_json::{Value, json};
+
+use crate::client::{ApiRequest, Client};
+use crate::endpoint::{Endpoint, Method};
+use crate::error::{Error, Result};
+use crate::model::{boolean, decode_error, id_strings, present, text, time};
+use crate::paging::{
+    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
+};
+
+/// A policy kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PolicyKind {
+    /// Prevention policies.
+    Prevention,
+    /// Real-time response policies.
+    Response,
+    /// Sensor update policies.
+    SensorUpdate,
+}
+
+macro_rules! kind_endpoint {
+    ($kind:expr, $method:ident, $access:ident, $prev:literal, $resp:literal, $sens:literal) => {
+        match $kind {
+            PolicyKind::Prevention => Endpoint::$access(Method::$method, $prev, ""),
+            PolicyKind::Response => Endpoint::$access(Method::$method, $resp, ""),
+            PolicyKind::SensorUpdate => Endpoint::$access(Method::$method, $sens, ""),
+        }
+    };
+}
+
+impl PolicyKind {
+    /// The read scope of this kind.
+    pub fn read_scope(self) -> &'static str {
+        match self {
+            Self::Prevention => "prevention-policies:read",
+            Self::Response => "response-policies:read",
+            Self::SensorUpdate => "sensor-update-policies:read",
+        }
+    }
+
+    /// The write scope of this kind.
+    pub fn write_scope(self) -> &'static str {
+        match self {
+            Self::Prevention => "prevention-policies:write",
+            Self::Response => "response-policies:write",
+            Self::SensorUpdate => "sensor-update-policies:write",
+        }
+    }
+
+    fn scoped(self, endpoint: Endpoint) -> Endpoint {
+        Endpoint {
+            scope: if endpoint.is_read() {
+                self.read_scope()
+            } else {
+                self.write_scope()
+            },
+            ..endpoint
+        }
+    }
+
+    /// `GET /policy/queries/<kind>/v1`: policy ids.
+    pub fn query_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Get,
+            read,
+            "/policy/queries/prevention/v1",
+            "/policy/queries/response/v1",
+            "/policy/queries/sensor-update/v1"
+        ))
+    }
+
+    /// `GET /policy/combined/<kind>/v1` (`v2` for sensor update): policies.
+    pub fn combined_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Get,
+            read,
+            "/policy/combined/prevention/v1",
+            "/policy/combined/response/v1",
+            "/policy/combined/sensor-update/v2"
+        ))
+    }
+
+    /// `GET /policy/entities/<kind>/v1` (`v2` for sensor update): policies
+    /// by id.
+    pub fn get_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Get,
+            read,
+            "/policy/entities/prevention/v1",
+            "/policy/entities/response/v1",
+            "/policy/entities/sensor-update/v2"
+        ))
+    }
+
+    /// `GET /policy/queries/<kind>-members/v1`: agent ids of members.
+    pub fn members_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Get,
+            read,
+            "/policy/queries/prevention-members/v1",
+            "/policy/queries/response-members/v1",
+            "/policy/queries/sensor-update-members/v1"
+        ))
+    }
+
+    /// `POST /policy/entities/<kind>-actions/v1`: enable, disable, host
+    /// groups.
+    pub fn action_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Post,
+            write,
+            "/policy/entities/prevention-actions/v1",
+            "/policy/entities/response-actions/v1",
+            "/policy/entities/sensor-update-actions/v1"
+        ))
+    }
+}
+
+/// Page size of policy queries.
+pub const PAGE_LIMIT: u32 = 5000;
+/// Policy ids per details request.
+pub const GET_IDS: usize = 500;
+
+/// Which policies (or members) to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyQuery {
+    /// An FQL filter; `None` lists everything.
+    pub filter: Option<String>,
+    /// A sort such as `precedence.asc`.
+    pub sort: Option<String>,
+}
+
+impl PolicyQuery {
+    /// Everything.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// What matches an FQL filter.
+    pub fn filtered(filter: impl Into<String>) -> Self {
+        Self {
+            filter: Some(filter.into()),
+            sort: None,
+        }
+    }
+
+    fn apply(&self, request: ApiRequest) -> ApiRequest {
+        request
+            .query_opt(
+                "filter",
+                self.filter.as_deref().filter(|f| !f.trim().is_empty()),
+            )
+            .query_opt(
+                "sort",
+                self.sort.as_deref().filter(|s| !s.trim().is_empty()),
+            )
+    }
+}
+
+/// A policy of any kind.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Policy {
+    /// The id (32 hex digits).
+    pub id: String,
+    /// The name.
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// `Windows`, `Mac`, `Linux`, …
+    pub platform_name: String,
+    /// Whether the policy is enabled.
+    pub enabled: bool,
+    /// Ids of the host groups it applies to.
+    pub group_ids: Vec<String>,
+    /// When it last changed.
+    pub modified_timestamp: Option<jiff::Timestamp>,
+    /// The whole object (settings included) as the API returned it.
+    pub raw: Value,
+}
+
+impl Policy {
+    fn from_json(raw: Value) -> Result<Self> {
+        let id = present(&raw, "id").ok_or_else(|| {
+            decode_error(
+                &PolicyKind::Prevention.get_endpoint(),
+                "a policy has no `id`",
+            )
+        })?;
+        let group_ids = match raw.get("groups") {
+            Some(Value::Array(groups)) => groups
+                .iter()
+                .filter_map(|g| match g {
+                    Value::String(s) => Some(s.clone()),
+                    other => present(other, "id"),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Self {
+            id,
+            name: text(&raw, "name"),
+            description: text(&raw, "description"),
+            platform_name: text(&raw, "platform_name"),
+            enabled: boolean(&raw, "enabled").unwrap_or(false),
+            group_ids,
+            modified_timestamp: time(&raw, "modified_timestamp"),
+            raw,
+        })
+    }
+}
+
+/// A policy action (`action_name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PolicyAction {
+    /// Enable the policies.
+    Enable,
+    /// Disable the policies.
+    Disable,
+    /// Apply the policies to a host group.
+    AddHostGroup,
+    /// Stop applying the policies to a host group.
+    RemoveHostGroup,
+}
+
+impl PolicyAction {
+    /// The `action_name` on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enable => "enable",
+            Self::Disable => "disable",
+            Self::AddHostGroup => "add-host-group",
+            Self::RemoveHostGroup => "remove-host-group",
+        }
+    }
+}
+
+/// An action on policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyActionRequest {
+    /// What to do.
+    pub action: PolicyAction,
+    /// The policy ids.
+    pub ids: Vec<String>,
+    /// The host group, for the group actions.
+    pub group_id: Option<String>,
+}
+
+impl PolicyActionRequest {
+    /// `action` on policies `ids`.
+    pub fn new<S: Into<String>>(action: PolicyAction, ids: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            action,
+            ids: ids.into_iter().map(Into::into).collect(),
+            group_id: None,
+        }
+    }
+
+    /// Sets the host group of a group action.
+    #[must_use]
+    pub fn group(mut self, group_id: impl Into<String>) -> Self {
+        self.group_id = Some(group_id.into());
+        self
+    }
+}
+
+/// Policy calls of one kind; get one with [`Client::policies`].
+#[derive(Debug, Clone, Copy)]
+pub struct Policies<'a> {
+    client: &'a Client,
+    kind: PolicyKind,
+}
+
+impl Client {
+    /// Policy calls for `kind`.
+    pub fn policies(&self, kind: PolicyKind) -> Policies<'_> {
+        Policies { client: self, kind }
+    }
+}
+
+impl Policies<'_> {
+    fn collect(&self, request: ApiRequest) -> impl Future<Output = Result<Vec<Value>>> + '_ {
+        collect_offset_paged(
+            self.client,
+            request,
+            OffsetPaging {
+                limit: PAGE_LIMIT,
+                window: None,
+                max: None,
+            },
+        )
+    }
+
+    /// The ids of every policy matching `query`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] without the kind's read scope; any error of
+    /// [`Client::execute`].
+    pub async fn query_ids(&self, query: &PolicyQuery) -> Result<Vec<String>> {
+        let endpoint = self.kind.query_endpoint();
+        let values = self.collect(query.apply(ApiRequest::new(endpoint))).await?;
+        id_strings(&endpoint, values)
+    }
+
+    /// Every policy matching `query`, with details.
+    ///
+    /// # Errors
+    ///
+    /// As [`Policies::query_ids`]; [`Error::Decode`] for a policy without
+    /// `id`.
+    pub async fn list(&self, query: &PolicyQuery) -> Result<Vec<Policy>> {
+        let values = self
+            .collect(query.apply(ApiRequest::new(self.kind.combined_endpoint())))
+            .await?;
+        values.into_iter().map(Policy::from_json).collect()
+    }
+
+    /// Policies by id, in the order given.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
+    /// without the kind's read scope; any error of [`Client::execute`].
+    pub async fn get<S: AsRef<str>>(&self, ids: &[S]) -> Result<Batch<Policy>> {
+        let ids = unique_ids(ids, "policy id")?;
+        if ids.is_empty() {
+            return Ok(Batch::default());
+        }
+        lookup_batch(
+            self.client,
+            &ApiRequest::new(self.kind.get_endpoint()),
+            &ids,
+            BatchSpec {
+                ids_in: IdsIn::Query("ids"),
+                max_ids: GET_IDS,
+                id_key: "id",
+            },
+        )
+        .await?
+        .try_map(Policy::from_json)
+    }
+
+    /// The agent ids of the hosts a policy applies to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
+    /// without the kind's read scope; any error of [`Client::execute`].
+    pub async fn member_ids(&self, policy_id: &str) -> Result<Vec<String>> {
+        let policy_id = policy_id.trim();
+        if policy_id.is_empty() {
+            return Err(Error::InvalidInput("policy id is empty".into()));
+        }
+        let endpoint = self.kind.members_endpoint();
+        let values = self
+            .collect(ApiRequest::new(endpoint).query("id", policy_id))
+            .await?;
+        id_strings(&endpoint, values)
+    }
+
+    /// Performs an action on policies; returns the policies as changed.
+    /// Not replayed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id or a group action without a
+    /// group; [`Error::Forbidden`] without the kind's write scope;
+    /// [`Error::WriteUncertain`]; any error of [`Client::execute`].
+    pub async fn act(&self, request: &PolicyActionRequest) -> Result<Vec<Policy>> {
+        let ids = unique_ids(&request.ids, "policy id")?;
+        let needs_group = matches!(
+            request.action,
+            PolicyAction::AddHostGroup | PolicyAction::RemoveHostGroup
+        );
+        let mut body = json!({ "ids": ids });
+        match (&request.group_id, needs_group) {
+            (Some(group), true) => {
+                body["action_parameters"] = json!([{ "name": "group_id", "value": group }]);
+            }
+            (None, true) => {
+                return Err(Error::InvalidInput(format!(
+                    "policy action `{}` needs a host group id",
+                    request.action.as_str()
+                )));
+            }
+            _ => {}
+        }
+        let endpoint = self.kind.action_endpoint();
+        let response = self
+            .client
+            .execute(
+                ApiRequest::new(endpoint)
+                    .query("action_name", request.action.as_str())
+                    .json(body),
+            )
+            .await?
+            .error_for_errors(&endpoint)?;
+        response
+            .envelope
+            .resource_list()
+            .into_iter()
+            .map(Policy::from_json)
+            .collect()
+    }
+}

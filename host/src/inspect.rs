@@ -1,0 +1,133 @@
+//! `host inspect PLUGIN.wasm`: what a plugin is and what it asks for, read
+//! from the component without compiling or running it.
+
+use std::path::Path;
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use crate::gate::{Operation, Tier};
+use crate::grants::{FileGrant, short};
+use crate::manifest::Manifest;
+use crate::run::load_grants;
+use crate::{Exit, Failure};
+
+/// Prints the plugin's identity, requested scopes with their tiers, the
+/// contract it was built against, and whether the grants file covers it.
+pub(crate) fn inspect(
+    plugin: &Path,
+    grants_flag: Option<&Path>,
+    as_json: bool,
+) -> Result<Exit, Failure> {
+    let path = plugin.display().to_string();
+    let bytes = std::fs::read(plugin).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!("failed to read the plugin `{path}`: {e}"),
+        )
+    })?;
+    let manifest = Manifest::from_component(&bytes)
+        .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
+    let digest: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let imports = Manifest::contract_imports(&bytes);
+    let grants = load_grants(grants_flag)?;
+    let found = grants
+        .as_ref()
+        .map_or(FileGrant::None, |f| f.lookup(&manifest.name, &digest));
+    let granted = match &found {
+        FileGrant::Pinned { scopes, .. } => scopes.clone(),
+        _ => Default::default(),
+    };
+    // Destructive operations the plugin could reach with its requested scopes.
+    let destructive: Vec<&str> = Operation::ALL
+        .into_iter()
+        .filter(|op| op.tier() == Tier::Destructive && manifest.scopes.contains(&op.scope()))
+        .map(Operation::name)
+        .collect();
+    let grant_state = match &found {
+        FileGrant::None => "not in the grants file".to_owned(),
+        FileGrant::Pinned { .. } if granted == manifest.scopes => "granted".to_owned(),
+        FileGrant::Pinned { .. } => "partly granted".to_owned(),
+        FileGrant::Stale { granted_sha256, .. } => {
+            format!(
+                "granted for other bytes (sha256 {}): the plugin changed",
+                short(granted_sha256)
+            )
+        }
+    };
+
+    if as_json {
+        let scopes: Vec<_> = manifest
+            .scopes
+            .iter()
+            .map(|s| {
+                json!({
+                    "scope": s.name(),
+                    "tier": if s.name().ends_with(":write") { "write" } else { "read" },
+                    "api_scope": s.info().api_scope,
+                    "console_scope": s.info().console_name,
+                    "granted": granted.contains(s),
+                })
+            })
+            .collect();
+        let out = json!({
+            "name": manifest.name,
+            "version": manifest.version,
+            "description": manifest.description,
+            "file": path,
+            "size": bytes.len(),
+            "sha256": digest,
+            "contract": imports,
+            "scopes": scopes,
+            "destructive_operations": destructive,
+            "grant": grant_state,
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(Exit::Ok);
+    }
+
+    println!("plugin       {} {}", manifest.name, manifest.version);
+    println!("description  {}", manifest.description);
+    println!("file         {path} ({} bytes)", bytes.len());
+    println!("sha256       {digest}");
+    println!(
+        "contract     {}",
+        if imports.is_empty() {
+            "none (imports nothing of falcon:plugin)".to_owned()
+        } else {
+            imports.join(", ")
+        }
+    );
+    println!("grant        {grant_state}");
+    if manifest.scopes.is_empty() {
+        println!("scopes       none");
+    }
+    for (i, scope) in manifest.scopes.iter().enumerate() {
+        let label = if i == 0 { "scopes" } else { "" };
+        println!(
+            "{label:<12} {:<30} {:<6} {:<36} {}",
+            scope.name(),
+            if scope.name().ends_with(":write") {
+                "write"
+            } else {
+                "read"
+            },
+            scope.info().console_name,
+            if granted.contains(scope) {
+                "granted"
+            } else {
+                "missing"
+            }
+        );
+    }
+    if !destructive.is_empty() {
+        println!(
+            "destructive  {} (each needs --approve or an `approve` entry)",
+            destructive.join(", ")
+        );
+    }
+    Ok(Exit::Ok)
+}

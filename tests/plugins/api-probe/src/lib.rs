@@ -1,0 +1,59 @@
+//! A hostile test plugin for the contract's arguments: filter injection,
+//! giant strings and lists, bad field names. It reports each answer so the
+//! tests can assert the host escaped, bounded or refused it.
+
+use falcon_sdk::{Comparison, Filter, Input, Plugin, fql, users};
+use serde_json::json;
+
+falcon_sdk::manifest! {
+    name: "api-probe",
+    version: "0.1.0",
+    description: "Test plugin that sends hostile arguments through the contract",
+    scopes: ["users:read"],
+}
+
+struct ApiProbe;
+
+impl Plugin for ApiProbe {
+    fn run(input: Input) -> Result<String, String> {
+        let probe = input
+            .str_or("probe", "injection")
+            .map_err(|e| e.to_string())?;
+        let answer = match probe {
+            // A value that would widen the filter if it were spliced in.
+            "injection" => {
+                let value = input
+                    .str_or("value", "x' , uid:'*")
+                    .map_err(|e| e.to_string())?;
+                summarize(users::list_users(&fql::all_of([fql::eq(
+                    "last_name",
+                    value,
+                )])))
+            }
+            "giant-filter" => summarize(users::list_users(&Filter::Fql("a".repeat(8 << 20)))),
+            "giant-ids" => {
+                let ids: Vec<String> = (0..200_000).map(|i| format!("{i:036}")).collect();
+                summarize(users::get_users(&ids).map(|u| u.into_iter().map(|u| u.uuid).collect()))
+            }
+            "bad-field" => summarize(users::list_users(&fql::all_of([fql::condition(
+                "last_name) , (uid",
+                Comparison::Equals,
+                ["x"],
+            )]))),
+            "bad-fql" => summarize(users::list_users(&Filter::Fql(
+                "last_name:'unterminated".into(),
+            ))),
+            other => return Err(format!("unknown probe `{other}`")),
+        };
+        Ok(answer.to_string())
+    }
+}
+
+fn summarize(result: Result<Vec<String>, falcon_sdk::Error>) -> serde_json::Value {
+    match result {
+        Ok(ids) => json!({ "ok": ids.len() }),
+        Err(e) => json!({ "error": format!("{e:?}") }),
+    }
+}
+
+falcon_sdk::export_plugin!(ApiProbe);
