@@ -17,6 +17,9 @@ pub struct Envelope {
     pub resources: Value,
     /// The `errors` list; empty when `null`, `[]` or missing.
     pub errors: Vec<ErrorItem>,
+    /// Any other top-level fields (RTR's `batch_id` and `combined`), as an
+    /// object; `Null` when there are none.
+    pub extra: Value,
 }
 
 impl Envelope {
@@ -51,10 +54,16 @@ impl Envelope {
             Some(Value::Null) | None => Vec::new(),
             Some(other) => vec![ErrorItem::from_value(other)],
         };
+        let extra = if map.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(map)
+        };
         Ok(Self {
             meta,
             resources,
             errors,
+            extra,
         })
     }
 

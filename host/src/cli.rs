@@ -85,6 +85,10 @@ pub(crate) enum Command {
         grants_file: Option<PathBuf>,
     },
 
+    /// Serve a generated Falcon tenant on 127.0.0.1, for trying plugins
+    /// without a real tenant. Prints a full-access and a read-only API client.
+    Emulator(EmulatorArgs),
+
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -165,6 +169,100 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
+}
+
+/// `host emulator`: the tenant's size and the emulator's behaviour.
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// The loopback port; 0 picks a free one.
+    #[arg(long, default_value_t = 8787)]
+    pub(crate) port: u16,
+
+    /// The seed the tenant is generated from; the same seed gives the same tenant.
+    #[arg(long, default_value_t = 2026)]
+    pub(crate) seed: u64,
+
+    /// Console users.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) users: usize,
+
+    /// Hosts (devices).
+    #[arg(long, default_value_t = 120)]
+    pub(crate) hosts: usize,
+
+    /// Alerts.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) alerts: usize,
+
+    /// Incidents grouping alerts.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) incidents: usize,
+
+    /// Custom IOCs.
+    #[arg(long, default_value_t = 40)]
+    pub(crate) iocs: usize,
+
+    /// The cloud named in the token response's `X-Cs-Region` header.
+    #[arg(long, default_value = "us-1")]
+    pub(crate) region: String,
+
+    /// Lifetime of access tokens.
+    #[arg(long, value_name = "DURATION", default_value = "1799s", value_parser = parse_duration)]
+    pub(crate) token_lifetime: Duration,
+
+    /// Lifetime of scroll and `after` cursors.
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub(crate) cursor_lifetime: Duration,
+
+    /// Requests per minute before 429s.
+    #[arg(long, value_name = "N", default_value_t = 6000)]
+    pub(crate) rate_limit: u32,
+
+    /// Fault: latency added to every response.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) latency: Option<Duration>,
+
+    /// Fault: percentage (0-100) of API requests answered with a 5xx.
+    #[arg(long, value_name = "PERCENT", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub(crate) server_errors: u8,
+
+    /// Fault: answer every request with 429, as in a rate-limit storm.
+    #[arg(long)]
+    pub(crate) rate_limit_storm: bool,
+
+    /// Fault: the body of error responses.
+    #[arg(long, value_enum, default_value_t = ErrorBodyArg::Json)]
+    pub(crate) error_body: ErrorBodyArg,
+
+    /// Fault: send empty lists as `null`.
+    #[arg(long)]
+    pub(crate) null_lists: bool,
+
+    /// Generate the tenant, print its size and how long that took, and exit
+    /// without serving (for benchmarks).
+    #[arg(long)]
+    pub(crate) generate_only: bool,
+}
+
+/// `--error-body`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ErrorBodyArg {
+    Json,
+    Html,
+    Text,
+    Empty,
+}
+
+impl From<ErrorBodyArg> for falcon_emulator::ErrorBody {
+    fn from(arg: ErrorBodyArg) -> Self {
+        match arg {
+            ErrorBodyArg::Json => Self::Json,
+            ErrorBodyArg::Html => Self::Html,
+            ErrorBodyArg::Text => Self::Text,
+            ErrorBodyArg::Empty => Self::Empty,
+        }
+    }
 }
 
 /// The sandbox limits; each has a default.

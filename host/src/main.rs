@@ -9,6 +9,7 @@ mod bindings;
 mod cache;
 mod cli;
 mod demo;
+mod emulator_cmd;
 mod gate;
 mod grant_cmd;
 mod grants;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => run::run(args, cli.quiet).await,
+            Command::Emulator(args) => emulator_cmd::serve(args).await,
             Command::Audit(AuditCommand::Verify { log }) => verify_audit(log),
             Command::Grant {
                 plugin,

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::envelope::{ApiError, Ctx, Failure, Payload};
-use super::hosts::{FIELDS as HOST_FIELDS, device_view};
+use super::hosts::{FIELDS as HOST_FIELDS, device_view, host_doc, wanted_fields};
 use super::params::{Params, json_body};
 use super::query::{
     Outcome, Window, action_parameters, entities, filter_of, paged, query_ids, select, sort_of,
@@ -184,7 +184,8 @@ fn member_page(shared: &Shared, ctx: &Ctx, params: &Params, full: bool) -> Outco
             format!("host group {id} not found"),
         ));
     }
-    let doc = |h: &crate::tenant::Host| device_view(t, shared.cid(), h);
+    let wanted = wanted_fields(filter.as_ref(), sort.as_ref());
+    let doc = |h: &crate::tenant::Host| host_doc(t, shared.cid(), h, &wanted);
     let member = |h: &crate::tenant::Host| group_id.is_none_or(|g| h.groups.iter().any(|x| x == g));
     let hits = select(&t.hosts, member, doc, filter.as_ref(), sort.as_ref());
     let items: Vec<Value> = hits
@@ -350,8 +351,9 @@ fn membership(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outc
     };
     let now = Timestamp::now();
     let t = &state.tenant;
+    let wanted = wanted_fields(Some(&filter), None);
     let hits: Vec<usize> = (0..t.hosts.len())
-        .filter(|i| filter.matches(&device_view(t, shared.cid(), &t.hosts[*i]), now))
+        .filter(|i| filter.matches(&host_doc(t, shared.cid(), &t.hosts[*i], &wanted), now))
         .collect();
     for i in hits {
         let groups = &mut state.tenant.hosts[i].groups;

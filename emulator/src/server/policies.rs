@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::envelope::{ApiError, Ctx, Failure, Payload};
 use super::groups::group_view;
-use super::hosts::{FIELDS as HOST_FIELDS, device_view};
+use super::hosts::{FIELDS as HOST_FIELDS, device_view, host_doc, wanted_fields};
 use super::params::{Params, json_body};
 use super::query::{
     Outcome, Window, action_parameters, entities, filter_of, paged, query_ids, select, sort_of,
@@ -456,7 +456,8 @@ fn member_page(k: Kind, shared: &Shared, ctx: &Ctx, params: &Params, full: bool)
                 && (p.name == "platform_default" || p.groups.iter().any(|g| h.groups.contains(g)))
         })
     };
-    let doc = |h: &Host| device_view(t, shared.cid(), h);
+    let wanted = wanted_fields(filter.as_ref(), sort.as_ref());
+    let doc = |h: &Host| host_doc(t, shared.cid(), h, &wanted);
     let hits = select(&t.hosts, member, doc, filter.as_ref(), sort.as_ref());
     let items: Vec<Value> = hits
         .iter()

@@ -32,6 +32,8 @@ impl Plugin for Probe {
                 escape_files(&mut seen);
                 escape_network(&mut seen, port);
             }
+            // Nothing at all: the cost of starting and running a plugin.
+            "noop" => {}
             "ungranted-call" => {
                 let first = users::list_users(&Filter::All);
                 seen.insert("first_call", format!("{first:?}"));
