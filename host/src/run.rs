@@ -176,15 +176,14 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             eprintln!("host: recorded as run {} in the audit log", audit.run_id());
         }
     }
-    if !quiet {
-        if let Some(gate) = &outcome.gate {
+    if !quiet
+        && let Some(gate) = &outcome.gate {
             let started = Startup {
                 origin,
                 time: load_time,
             };
             summary(&manifest, &digest, started, gate, &granted, outcome.elapsed);
         }
-    }
 
     // 8. Leave nothing behind: revoke the token, stop the demo tenant.
     if let Err(e) = falcon.revoke().await {
@@ -493,11 +492,10 @@ fn write_report(report: &str) {
         }
         stdout.flush()
     });
-    if let Err(e) = result {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("error: failed to write the report: {e}");
         }
-    }
 }
 
 /// The dry run's plan: every write the plugin would have made, with its

@@ -46,6 +46,14 @@ impl Tenancy {
             .expect("the emulator runs until drop")
     }
 
+    /// A demo-like tenant with `users` users.
+    fn with_users(users: usize) -> Self {
+        Self::start(&TenantSpec {
+            users,
+            ..TenantSpec::demo()
+        })
+    }
+
     /// The environment an operator would set for this tenant.
     fn env(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -70,6 +78,13 @@ impl Drop for Tenancy {
             self.runtime.block_on(emulator.shutdown());
         }
     }
+}
+
+/// Asserts that `text` contains `needle`, showing the whole text if not.
+#[track_caller]
+fn assert_has(text: &str, needle: impl AsRef<str>) {
+    let needle = needle.as_ref();
+    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
 }
 
 fn assert_no_secret(run: &HostRun, secret: &str) {
@@ -302,10 +317,7 @@ fn main_job_on_the_demo_tenant() {
 
 #[test]
 fn missing_grants_stop_the_run_before_the_plugin_starts() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 5,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(5);
     let plugin = shipped_plugin("access-audit");
     let plugin = plugin.to_str().unwrap();
 
@@ -317,11 +329,7 @@ fn missing_grants_stop_the_run_before_the_plugin_starts() {
             .contains("requests 2 scopes that were not granted; it was not started")
     );
     assert!(none.stderr.contains("users:read") && none.stderr.contains("roles:read"));
-    assert!(
-        none.stderr.contains("User management: Read"),
-        "{}",
-        none.stderr
-    );
+    assert_has(&none.stderr, "User management: Read");
     assert!(
         none.stderr
             .contains("run again with: --grant roles:read --grant users:read"),
@@ -352,10 +360,7 @@ fn missing_grants_stop_the_run_before_the_plugin_starts() {
 
 #[test]
 fn unknown_scopes_and_bad_input_are_usage_errors() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 5,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(5);
     let plugin = shipped_plugin("access-audit");
     let plugin = plugin.to_str().unwrap();
 
@@ -388,35 +393,19 @@ fn unknown_scopes_and_bad_input_are_usage_errors() {
     let unknown =
         tenancy.run(&[&["run", plugin][..], &grants, &["--set", "inactve_days=3"]].concat());
     assert_eq!(unknown.code, 1);
-    assert!(
-        unknown.stderr.contains("`inactve_days`"),
-        "{}",
-        unknown.stderr
-    );
+    assert_has(&unknown.stderr, "`inactve_days`");
 
     let not_json = tenancy.run(&[&["run", plugin][..], &grants, &["--input", "{oops"]].concat());
     assert_eq!(not_json.code, 2);
-    assert!(
-        not_json.stderr.contains("--input is not valid JSON"),
-        "{}",
-        not_json.stderr
-    );
+    assert_has(&not_json.stderr, "--input is not valid JSON");
 
     let not_wasm = tenancy.run(&["run", "README.md"]);
     assert_eq!(not_wasm.code, 2);
-    assert!(
-        not_wasm.stderr.contains("not a WebAssembly component"),
-        "{}",
-        not_wasm.stderr
-    );
+    assert_has(&not_wasm.stderr, "not a WebAssembly component");
 
     let missing = tenancy.run(&["run", "plugins/no-such-plugin.wasm"]);
     assert_eq!(missing.code, 2);
-    assert!(
-        missing.stderr.contains("failed to read the plugin"),
-        "{}",
-        missing.stderr
-    );
+    assert_has(&missing.stderr, "failed to read the plugin");
 }
 
 #[test]
@@ -434,17 +423,10 @@ fn credentials_problems_are_reported_before_the_plugin_runs() {
 
     let unset = run_host(&args, &[]);
     assert_eq!(unset.code, 2);
-    assert!(
-        unset.stderr.contains("FALCON_CLIENT_ID is not set"),
-        "{}",
-        unset.stderr
-    );
-    assert!(unset.stderr.contains("--demo"), "{}", unset.stderr);
+    assert_has(&unset.stderr, "FALCON_CLIENT_ID is not set");
+    assert_has(&unset.stderr, "--demo");
 
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 5,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(5);
     let wrong_secret = "not-the-secret-0123456789";
     let base_url = tenancy.emulator().base_url();
     let refused = run_host(
@@ -456,11 +438,7 @@ fn credentials_problems_are_reported_before_the_plugin_runs() {
         ],
     );
     assert_eq!(refused.code, 5, "stderr:\n{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("failed to authenticate to Falcon"),
-        "{}",
-        refused.stderr
-    );
+    assert_has(&refused.stderr, "failed to authenticate to Falcon");
     assert!(
         !refused.stderr.contains(wrong_secret),
         "the secret leaked: {}",
@@ -476,19 +454,12 @@ fn credentials_problems_are_reported_before_the_plugin_runs() {
         ],
     );
     assert_eq!(bad_cloud.code, 2);
-    assert!(
-        bad_cloud.stderr.contains("unknown cloud `mars-1`"),
-        "{}",
-        bad_cloud.stderr
-    );
+    assert_has(&bad_cloud.stderr, "unknown cloud `mars-1`");
 }
 
 #[test]
 fn a_plugin_cannot_reach_the_environment_files_or_network() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 5,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(5);
     // A listener the probe is told to connect to: nothing may arrive.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -532,10 +503,7 @@ fn a_plugin_cannot_reach_the_environment_files_or_network() {
 
 #[test]
 fn an_ungranted_call_is_a_denial_the_plugin_can_handle() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 5,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(5);
     let probe = test_plugin("sandbox-probe");
     // Granting the scope on the command line is not enough: the plugin did
     // not request it in its manifest, so the gate still refuses.
@@ -568,18 +536,11 @@ fn an_ungranted_call_is_a_denial_the_plugin_can_handle() {
         "{}",
         seen["second_call"]
     );
-    assert!(
-        run.stderr.contains("0 calls into the host, 2 denied"),
-        "{}",
-        run.stderr
-    );
+    assert_has(&run.stderr, "0 calls into the host, 2 denied");
 }
 
 fn probe_stopped(probe: &str, limits: &[&str]) -> HostRun {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 1,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(1);
     let plugin = test_plugin("sandbox-probe");
     let probe = format!("probe={probe}");
     let args = [
@@ -629,23 +590,15 @@ fn an_output_flood_is_stopped_at_the_output_limit() {
 
     let logs = probe_stopped("log-flood", &["--max-output", "64KiB", "--timeout", "20s"]);
     assert_eq!(logs.code, 4, "stderr:\n{}", logs.stderr);
-    assert!(logs.stderr.contains("output limit"), "{}", logs.stderr);
+    assert_has(&logs.stderr, "output limit");
 }
 
 #[test]
 fn a_panicking_plugin_is_reported_as_crashed() {
     let run = probe_stopped("panic", &[]);
     assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
-    assert!(
-        run.stderr.contains("plugin `sandbox-probe` crashed"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("the probe panicked on purpose"),
-        "{}",
-        run.stderr
-    );
+    assert_has(&run.stderr, "plugin `sandbox-probe` crashed");
+    assert_has(&run.stderr, "the probe panicked on purpose");
 }
 
 #[test]
@@ -697,10 +650,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn every_run_and_call_is_audited_and_tampering_is_detected() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 5,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(5);
     let dir = scratch("audit");
     let log = dir.join("audit.jsonl");
     let log_arg = log.to_str().unwrap();
@@ -812,19 +762,12 @@ fn every_run_and_call_is_audited_and_tampering_is_detected() {
         log_arg,
     ]);
     assert_eq!(blocked.code, 2, "{}", blocked.stderr);
-    assert!(
-        blocked.stderr.contains("fails verification"),
-        "{}",
-        blocked.stderr
-    );
+    assert_has(&blocked.stderr, "fails verification");
 }
 
 #[test]
 fn the_second_run_of_a_plugin_loads_it_without_compiling() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 3,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(3);
     let cache = scratch("compile-cache");
     let plugin = shipped_plugin("access-audit");
     let args = [
@@ -839,7 +782,7 @@ fn the_second_run_of_a_plugin_loads_it_without_compiling() {
     ];
     let first = tenancy.run(&args);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stderr.contains(") compiled in "), "{}", first.stderr);
+    assert_has(&first.stderr, ") compiled in ");
     let second = tenancy.run(&args);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(
@@ -855,19 +798,12 @@ fn the_second_run_of_a_plugin_loads_it_without_compiling() {
     );
 
     let no_cache = tenancy.run(&[&args[..], &["--no-cache"]].concat());
-    assert!(
-        no_cache.stderr.contains(") compiled in "),
-        "{}",
-        no_cache.stderr
-    );
+    assert_has(&no_cache.stderr, ") compiled in ");
 }
 
 #[test]
 fn a_grants_file_pins_scopes_to_the_exact_component() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 3,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(3);
     let dir = scratch("grants");
     let grants = dir.join("grants.toml");
     let grants_arg = grants.to_str().unwrap();
@@ -880,16 +816,8 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
 
     let refused = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
     assert_eq!(refused.code, 3);
-    assert!(
-        refused.stderr.contains(&format!("host grant {copy_arg}")),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused.stderr.contains("[access-audit]"),
-        "{}",
-        refused.stderr
-    );
+    assert_has(&refused.stderr, &format!("host grant {copy_arg}"));
+    assert_has(&refused.stderr, "[access-audit]");
     assert!(
         refused
             .stderr
@@ -900,18 +828,10 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
 
     let granted = run_host(&["grant", copy_arg, "--grants", grants_arg], &[]);
     assert_eq!(granted.code, 0, "{}", granted.stderr);
-    assert!(
-        granted.stdout.contains("  + roles:read"),
-        "{}",
-        granted.stdout
-    );
-    assert!(
-        granted.stdout.contains("  + users:read"),
-        "{}",
-        granted.stdout
-    );
+    assert_has(&granted.stdout, "  + roles:read");
+    assert_has(&granted.stdout, "  + users:read");
     let again = run_host(&["grant", copy_arg, "--grants", grants_arg], &[]);
-    assert!(again.stdout.contains("nothing written"), "{}", again.stdout);
+    assert_has(&again.stdout, "nothing written");
 
     let ok = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
@@ -932,29 +852,13 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
     );
 
     let regrant = run_host(&["grant", copy_arg, "--grants", grants_arg], &[]);
-    assert!(
-        regrant.stdout.contains("the component changed: sha256"),
-        "{}",
-        regrant.stdout
-    );
-    assert!(
-        regrant.stdout.contains("no scope changed"),
-        "{}",
-        regrant.stdout
-    );
-    assert!(
-        regrant.stdout.contains("(2 unchanged)"),
-        "{}",
-        regrant.stdout
-    );
+    assert_has(&regrant.stdout, "the component changed: sha256");
+    assert_has(&regrant.stdout, "no scope changed");
+    assert_has(&regrant.stdout, "(2 unchanged)");
 
     let listed = run_host(&["grants", "--grants", grants_arg], &[]);
-    assert!(listed.stdout.contains("access-audit"), "{}", listed.stdout);
-    assert!(
-        listed.stdout.contains("roles:read, users:read"),
-        "{}",
-        listed.stdout
-    );
+    assert_has(&listed.stdout, "access-audit");
+    assert_has(&listed.stdout, "roles:read, users:read");
 
     let subset = run_host(
         &[
@@ -968,11 +872,7 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
         &[],
     );
     assert_eq!(subset.code, 2);
-    assert!(
-        subset.stderr.contains("does not request `hosts:read`"),
-        "{}",
-        subset.stderr
-    );
+    assert_has(&subset.stderr, "does not request `hosts:read`");
 
     let revoked = run_host(&["revoke", "access-audit", "--grants", grants_arg], &[]);
     assert_eq!(revoked.code, 0, "{}", revoked.stderr);
@@ -1145,10 +1045,7 @@ fn containment_is_planned_in_a_dry_run_refused_without_approval_and_sent_with_it
 
 #[test]
 fn hostile_arguments_are_escaped_bounded_or_refused() {
-    let tenancy = Tenancy::start(&TenantSpec {
-        users: 40,
-        ..TenantSpec::demo()
-    });
+    let tenancy = Tenancy::with_users(40);
     let tenant = tenancy.emulator().tenant();
     let plugin = test_plugin("api-probe");
     let probe = |name: &str, extra: &[&str]| -> Value {
@@ -1232,11 +1129,7 @@ fn hostile_arguments_are_escaped_bounded_or_refused() {
 fn deep_recursion_is_stopped() {
     let run = probe_stopped("recurse", &["--timeout", "20s"]);
     assert_eq!(run.code, 4, "stderr:\n{}", run.stderr);
-    assert!(
-        run.stderr.contains("overflowed its stack"),
-        "{}",
-        run.stderr
-    );
+    assert_has(&run.stderr, "overflowed its stack");
     assert!(
         run.stderr.lines().count() < 30,
         "no wall of backtrace:\n{}",
