@@ -85,6 +85,11 @@ pub(crate) enum Command {
         grants_file: Option<PathBuf>,
     },
 
+    /// Check the connection to Falcon as the integration guide's health check
+    /// does (connect, list hosts, list detections, list users), and say what
+    /// to do about each failure. Exits 0 when all pass, 5 otherwise.
+    Check(CheckArgs),
+
     /// Serve a generated Falcon tenant on 127.0.0.1, for trying plugins
     /// without a real tenant. Prints a full-access and a read-only API client.
     Emulator(EmulatorArgs),
@@ -169,6 +174,23 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub(crate) limits: LimitArgs,
+}
+
+/// `host check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Check the built-in demo tenant instead of the configured one.
+    #[arg(long)]
+    pub(crate) demo: bool,
+
+    /// The Falcon cloud: us-1, us-2, eu-1, us-gov-1, us-gov-2 or a base URL.
+    /// Defaults to FALCON_CLOUD, then us-1.
+    #[arg(long, value_name = "CLOUD")]
+    pub(crate) cloud: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `host emulator`: the tenant's size and the emulator's behaviour.

@@ -59,7 +59,10 @@ pub(crate) async fn serve(args: EmulatorArgs) -> Result<Exit, Failure> {
     // Loopback only: the emulator's clients and secrets are for this machine.
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let running = emulator.serve(addr).await.map_err(|e| {
-        Failure::new(Exit::Usage, format!("failed to listen on {addr}: {e}; choose another --port"))
+        Failure::new(
+            Exit::Usage,
+            format!("failed to listen on {addr}: {e}; choose another --port"),
+        )
     })?;
     let url = running.base_url();
 

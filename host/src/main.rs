@@ -7,6 +7,7 @@ mod approval;
 mod audit;
 mod bindings;
 mod cache;
+mod check;
 mod cli;
 mod demo;
 mod emulator_cmd;
@@ -20,6 +21,7 @@ mod output;
 mod run;
 mod sandbox;
 mod scopes;
+mod tenant;
 mod units;
 
 use std::process::ExitCode;
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, cli.quiet).await,
             Command::Emulator(args) => emulator_cmd::serve(args).await,
+            Command::Check(args) => check::check(args, cli.quiet).await,
             Command::Audit(AuditCommand::Verify { log }) => verify_audit(log),
             Command::Grant {
                 plugin,
@@ -134,14 +137,19 @@ fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
 fn init_tracing(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // The client's own retries are diagnostics, not news: a failure
+        // that survives them reaches the operator as an error message.
+        (false, 0) => "warn,falcon=error",
         (false, 1) => "host=debug,falcon=debug,falcon_emulator=info,warn",
         (false, _) => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();

@@ -43,9 +43,10 @@ impl Manifest {
         for payload in wasmparser::Parser::new(0).parse_all(bytes) {
             let payload = payload.map_err(|e| ManifestError::NotWasm(e.to_string()))?;
             if let wasmparser::Payload::CustomSection(section) = payload
-                && section.name() == SECTION {
-                    sections.push(section.data().to_vec());
-                }
+                && section.name() == SECTION
+            {
+                sections.push(section.data().to_vec());
+            }
         }
         match sections.len() {
             0 => Err(ManifestError::Missing),

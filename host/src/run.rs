@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::str::FromStr as _;
 
 use sha2::{Digest as _, Sha256};
 
@@ -176,14 +175,13 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             eprintln!("host: recorded as run {} in the audit log", audit.run_id());
         }
     }
-    if !quiet
-        && let Some(gate) = &outcome.gate {
-            let started = Startup {
-                origin,
-                time: load_time,
-            };
-            summary(&manifest, &digest, started, gate, &granted, outcome.elapsed);
-        }
+    if !quiet && let Some(gate) = &outcome.gate {
+        let started = Startup {
+            origin,
+            time: load_time,
+        };
+        summary(&manifest, &digest, started, gate, &granted, outcome.elapsed);
+    }
 
     // 8. Leave nothing behind: revoke the token, stop the demo tenant.
     if let Err(e) = falcon.revoke().await {
@@ -385,87 +383,19 @@ async fn connect(
     args: &RunArgs,
     quiet: bool,
 ) -> Result<(falcon::Client, Option<crate::demo::Demo>), Failure> {
-    let (cloud, credentials, demo) = if args.demo {
-        let demo = crate::demo::start().await.map_err(|e| {
-            Failure::new(
-                Exit::Host,
-                format!("failed to start the demo tenant on 127.0.0.1: {e}"),
-            )
-        })?;
-        if !quiet {
-            eprintln!(
-                "host: demo tenant with {} users served at {}",
-                demo.users,
-                demo.emulator.base_url()
-            );
-        }
-        let cloud = falcon::Cloud::from_str(&demo.emulator.base_url())
-            .map_err(|e| Failure::new(Exit::Host, format!("demo tenant address: {e}")))?;
-        (cloud, demo.credentials.clone(), Some(demo))
-    } else {
-        let (cloud, credentials) = credentials_from_env(args.cloud.as_deref())?;
-        (cloud, credentials, None)
-    };
-    let client = falcon::Client::builder(cloud, credentials)
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                Exit::Host,
-                format!("failed to set up the Falcon client: {e}"),
-            )
-        })?;
+    let (client, demo) = crate::tenant::client(args.demo, args.cloud.as_deref(), quiet).await?;
     // Authenticate now, so bad credentials are reported before the plugin
     // starts rather than as an error inside it.
     client.authenticate().await.map_err(|e| {
         Failure::new(
             Exit::Falcon,
             format!(
-                "failed to authenticate to Falcon: {e}\n\
-                 check FALCON_CLIENT_ID and FALCON_CLIENT_SECRET, that the API client is enabled, \
-                 and FALCON_CLOUD"
+                "failed to authenticate to Falcon: {e}\n{}",
+                crate::check::diagnose(&e).unwrap_or("run `host check` for a diagnosis")
             ),
         )
     })?;
     Ok((client, demo))
-}
-
-fn credentials_from_env(
-    cloud_flag: Option<&str>,
-) -> Result<(falcon::Cloud, falcon::Credentials), Failure> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let need = |name: &str| {
-        var(name).ok_or_else(|| {
-            Failure::new(
-                Exit::Usage,
-                format!(
-                    "{name} is not set; set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET to an API \
-                     client's credentials (and FALCON_CLOUD), or run with --demo"
-                ),
-            )
-        })
-    };
-    let client_id = need("FALCON_CLIENT_ID")?;
-    let secret = need("FALCON_CLIENT_SECRET")?;
-    let cloud_text = cloud_flag
-        .map(str::to_owned)
-        .or_else(|| var("FALCON_CLOUD"));
-    let cloud = match cloud_text {
-        Some(text) => falcon::Cloud::from_str(&text).map_err(|e| {
-            Failure::new(
-                Exit::Usage,
-                format!(
-                    "unknown cloud `{text}`: {e}; use us-1, us-2, eu-1, us-gov-1, us-gov-2 or a \
-                     base URL"
-                ),
-            )
-        })?,
-        None => falcon::Cloud::Us1,
-    };
-    let mut credentials = falcon::Credentials::new(client_id, secret);
-    if let Some(member) = var("FALCON_MEMBER_CID") {
-        credentials = credentials.with_member_cid(member);
-    }
-    Ok((cloud, credentials))
 }
 
 /// Shows what the plugin wrote to its own stdout and stderr, marked as its.
@@ -493,9 +423,10 @@ fn write_report(report: &str) {
         stdout.flush()
     });
     if let Err(e) = result
-        && e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: failed to write the report: {e}");
-        }
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: failed to write the report: {e}");
+    }
 }
 
 /// The dry run's plan: every write the plugin would have made, with its

@@ -233,9 +233,10 @@ impl Sandbox {
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX).max(1));
         store.epoch_deadline_trap();
         if let Some(fuel) = limits.fuel
-            && let Err(e) = store.set_fuel(fuel) {
-                return RunOutcome::failed(Stop::Host(format!("failed to set fuel: {e:#}")));
-            }
+            && let Err(e) = store.set_fuel(fuel)
+        {
+            return RunOutcome::failed(Stop::Host(format!("failed to set fuel: {e:#}")));
+        }
 
         let started = Instant::now();
         let result = self

@@ -1136,3 +1136,106 @@ fn deep_recursion_is_stopped() {
         run.stderr
     );
 }
+
+#[test]
+fn host_check_diagnoses_each_of_the_guides_failures() {
+    let tenancy = Tenancy::with_users(4);
+    let url = tenancy.emulator().base_url();
+    let check = |client: &ApiClient, extra: &[&str]| -> HostRun {
+        let env = [
+            ("FALCON_CLIENT_ID", client.client_id.as_str()),
+            ("FALCON_CLIENT_SECRET", client.client_secret.as_str()),
+            ("FALCON_CLOUD", url.as_str()),
+        ];
+        let run = run_host(&[&["check"][..], extra].concat(), &env);
+        assert_no_secret(&run, &client.client_secret);
+        run
+    };
+
+    let healthy = check(&tenancy.client, &[]);
+    assert_eq!(healthy.code, 0, "{}{}", healthy.stdout, healthy.stderr);
+    for line in [
+        "ok      test connection",
+        "ok      list hosts",
+        "ok      list detections",
+        "4 users",
+    ] {
+        assert_has(&healthy.stdout, line);
+    }
+
+    // A wrong secret.
+    let mut wrong = tenancy.client.clone();
+    wrong.client_secret = "a-wrong-secret-of-forty-characters-000000".into();
+    let bad = check(&wrong, &[]);
+    assert_eq!(bad.code, 5);
+    assert_has(&bad.stdout, "FAILED  test connection");
+    assert_has(
+        &bad.stdout,
+        "the client id or secret is wrong, or the API client was disabled",
+    );
+
+    // A disabled API client: the same answer from Falcon, the same advice.
+    let mut disabled = ApiClient::full_access();
+    disabled.enabled = false;
+    tenancy.emulator().add_client(disabled.clone());
+    let off = check(&disabled, &[]);
+    assert_eq!(off.code, 5);
+    assert_has(&off.stdout, "disabled or deleted");
+
+    // An API client without the hosts and alerts scopes.
+    let users_only = ApiClient::with_scopes(&["usermgmt:read"]);
+    tenancy.emulator().add_client(users_only.clone());
+    let partial = check(&users_only, &["--json"]);
+    assert_eq!(partial.code, 5);
+    let report: Value = serde_json::from_str(&partial.stdout).expect("JSON");
+    let by_check: BTreeMap<&str, &Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap(), c))
+        .collect();
+    assert_eq!(by_check["test connection"]["ok"], true);
+    assert_eq!(by_check["list users"]["ok"], true);
+    for (name, scope) in [
+        ("list hosts", "Hosts: Read"),
+        ("list detections", "Alerts: Read"),
+    ] {
+        assert_eq!(by_check[name]["ok"], false, "{name}");
+        assert_eq!(by_check[name]["needs"], scope);
+        assert!(
+            by_check[name]["remedy"]
+                .as_str()
+                .unwrap()
+                .contains("lacks this scope")
+        );
+    }
+
+    // Nothing listening at the configured address.
+    let nowhere = run_host(
+        &["check"],
+        &[
+            ("FALCON_CLIENT_ID", "x"),
+            ("FALCON_CLIENT_SECRET", "y"),
+            ("FALCON_CLOUD", "http://127.0.0.1:9"),
+        ],
+    );
+    assert_eq!(nowhere.code, 5);
+    assert_has(
+        &nowhere.stdout,
+        "the API cannot be reached: check FALCON_CLOUD",
+    );
+
+    // A 429 storm from other integrations sharing the budget.
+    let mut storm = falcon_emulator::Faults::default();
+    storm.rate_limit_storm = true;
+    tenancy.emulator().set_faults(storm);
+    let limited = check(&tenancy.client, &[]);
+    assert_eq!(limited.code, 5);
+    assert_has(&limited.stdout, "rate limited");
+    tenancy
+        .emulator()
+        .set_faults(falcon_emulator::Faults::default());
+
+    let demo = run_host(&["check", "--demo"], &[]);
+    assert_eq!(demo.code, 0, "{}{}", demo.stdout, demo.stderr);
+}
