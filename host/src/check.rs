@@ -158,21 +158,21 @@ pub(crate) async fn check(args: CheckArgs, quiet: bool) -> Result<Exit, Failure>
             })
             .collect();
         let out = json!({ "cloud": client.cloud().to_string(), "ok": passed, "checks": rows });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
-        println!("Falcon health check against {}", client.cloud().base_url());
+        say!("Falcon health check against {}", client.cloud().base_url());
         for step in &steps {
             match &step.outcome {
-                Ok(detail) => println!("  ok      {:<16} {detail}", step.name),
+                Ok(detail) => say!("  ok      {:<16} {detail}", step.name),
                 Err(d) => {
-                    println!("  FAILED  {:<16} needs {}", step.name, step.needs);
-                    println!("          {}", d.cause);
-                    println!("          what to do: {}", d.remedy);
+                    say!("  FAILED  {:<16} needs {}", step.name, step.needs);
+                    say!("          {}", d.cause);
+                    say!("          what to do: {}", d.remedy);
                 }
             }
         }
         if connected.is_err() {
-            println!("  skipped the listing checks: they need a connection");
+            say!("  skipped the listing checks: they need a connection");
         }
     }
     Ok(if passed { Exit::Ok } else { Exit::Falcon })

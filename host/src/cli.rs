@@ -26,6 +26,12 @@ pub(crate) struct Cli {
     /// Print only the plugin's report and errors: no summary, no plugin log lines.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+
+    /// The config file (TOML). Defaults to FALCON_HOST_CONFIG, then
+    /// `$XDG_CONFIG_HOME/falcon-plugin-host/config.toml` if it exists.
+    /// Environment variables override it.
+    #[arg(long, global = true, value_name = "PATH", env = "FALCON_HOST_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +96,10 @@ pub(crate) enum Command {
     /// to do about each failure. Exits 0 when all pass, 5 otherwise.
     Check(CheckArgs),
 
+    /// Show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
     /// Serve a generated Falcon tenant on 127.0.0.1, for trying plugins
     /// without a real tenant. Prints a full-access and a read-only API client.
     Emulator(EmulatorArgs),
@@ -97,6 +107,17 @@ pub(crate) enum Command {
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective configuration, secrets masked, and where each
+    /// value came from (command line, environment, config file, default).
+    Show {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,7 +25,7 @@ pub(crate) async fn serve(args: EmulatorArgs) -> Result<Exit, Failure> {
     let tenant = Tenant::generate(&spec);
     let generated = generating.elapsed();
     if args.generate_only {
-        println!(
+        say!(
             "generated seed {}: {} users, {} hosts, {} alerts, {} incidents, {} IOCs in {:.3}s",
             spec.seed,
             tenant.users.len(),
@@ -66,7 +66,7 @@ pub(crate) async fn serve(args: EmulatorArgs) -> Result<Exit, Failure> {
     })?;
     let url = running.base_url();
 
-    println!(
+    say!(
         "Falcon emulator: seed {}, {} users, {} hosts, {} alerts (generated in {:.2}s), at {url}",
         spec.seed,
         spec.users,
@@ -74,17 +74,17 @@ pub(crate) async fn serve(args: EmulatorArgs) -> Result<Exit, Failure> {
         spec.alerts,
         generated.as_secs_f64()
     );
-    println!();
-    println!("full-access API client:");
-    println!("  export FALCON_CLOUD={url}");
-    println!("  export FALCON_CLIENT_ID={}", full.client_id);
-    println!("  export FALCON_CLIENT_SECRET={}", full.client_secret);
-    println!("read-only API client:");
-    println!("  FALCON_CLIENT_ID={}", read_only.client_id);
-    println!("  FALCON_CLIENT_SECRET={}", read_only.client_secret);
-    println!();
-    println!("then: host run plugins/access-audit.wasm --grant users:read,roles:read");
-    println!("Ctrl-C stops the emulator.");
+    say!();
+    say!("full-access API client:");
+    say!("  export FALCON_CLOUD={url}");
+    say!("  export FALCON_CLIENT_ID={}", full.client_id);
+    say!("  export FALCON_CLIENT_SECRET={}", full.client_secret);
+    say!("read-only API client:");
+    say!("  FALCON_CLIENT_ID={}", read_only.client_id);
+    say!("  FALCON_CLIENT_SECRET={}", read_only.client_secret);
+    say!();
+    say!("then: host run plugins/access-audit.wasm --grant users:read,roles:read");
+    say!("Ctrl-C stops the emulator.");
 
     tokio::signal::ctrl_c()
         .await

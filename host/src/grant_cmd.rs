@@ -65,14 +65,14 @@ pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Resu
     let diff = file.set(&manifest, &digest, &scopes);
     print!("{}", diff.render(&manifest.name, &digest));
     if diff.is_empty() {
-        println!(
+        say!(
             "the grants file `{}` already says this; nothing written",
             file.path.display()
         );
         return Ok(Exit::Ok);
     }
     file.save().map_err(|e| Failure::new(Exit::Usage, e))?;
-    println!("written to `{}`", file.path.display());
+    say!("written to `{}`", file.path.display());
     Ok(Exit::Ok)
 }
 
@@ -95,11 +95,11 @@ pub(crate) fn revoke(name: &str, flag: Option<&Path>) -> Result<Exit, Failure> {
         ));
     };
     file.save().map_err(|e| Failure::new(Exit::Usage, e))?;
-    println!("{name} (sha256 {}):", short(&old.sha256));
+    say!("{name} (sha256 {}):", short(&old.sha256));
     for scope in &old.scopes {
-        println!("  - {scope}");
+        say!("  - {scope}");
     }
-    println!("written to `{}`", file.path.display());
+    say!("written to `{}`", file.path.display());
     Ok(Exit::Ok)
 }
 
@@ -107,12 +107,12 @@ pub(crate) fn revoke(name: &str, flag: Option<&Path>) -> Result<Exit, Failure> {
 pub(crate) fn list(flag: Option<&Path>) -> Result<Exit, Failure> {
     let file = file_or_fail(flag)?;
     if file.plugins.is_empty() {
-        println!("no grants in `{}`", file.path.display());
+        say!("no grants in `{}`", file.path.display());
         return Ok(Exit::Ok);
     }
-    println!("{:<24} {:<14} scopes", "plugin", "sha256");
+    say!("{:<24} {:<14} scopes", "plugin", "sha256");
     for (name, grant) in &file.plugins {
-        println!(
+        say!(
             "{name:<24} {:<14} {}",
             short(&grant.sha256),
             grant.scopes.join(", ")

@@ -85,15 +85,15 @@ pub(crate) fn inspect(
             "destructive_operations": destructive,
             "grant": grant_state,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         return Ok(Exit::Ok);
     }
 
-    println!("plugin       {} {}", manifest.name, manifest.version);
-    println!("description  {}", manifest.description);
-    println!("file         {path} ({} bytes)", bytes.len());
-    println!("sha256       {digest}");
-    println!(
+    say!("plugin       {} {}", manifest.name, manifest.version);
+    say!("description  {}", manifest.description);
+    say!("file         {path} ({} bytes)", bytes.len());
+    say!("sha256       {digest}");
+    say!(
         "contract     {}",
         if imports.is_empty() {
             "none (imports nothing of falcon:plugin)".to_owned()
@@ -101,13 +101,13 @@ pub(crate) fn inspect(
             imports.join(", ")
         }
     );
-    println!("grant        {grant_state}");
+    say!("grant        {grant_state}");
     if manifest.scopes.is_empty() {
-        println!("scopes       none");
+        say!("scopes       none");
     }
     for (i, scope) in manifest.scopes.iter().enumerate() {
         let label = if i == 0 { "scopes" } else { "" };
-        println!(
+        say!(
             "{label:<12} {:<30} {:<6} {:<36} {}",
             scope.name(),
             if scope.name().ends_with(":write") {
@@ -124,7 +124,7 @@ pub(crate) fn inspect(
         );
     }
     if !destructive.is_empty() {
-        println!(
+        say!(
             "destructive  {} (each needs --approve or an `approve` entry)",
             destructive.join(", ")
         );

@@ -2,6 +2,22 @@
 //!
 //! `main` owns rendering and exit codes; the steps of a run live in `run.rs`.
 
+/// `println!` for command output: a closed pipe (`host grants | head -1`)
+/// ends the process quietly with success instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*).and_then(|()| out.flush()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: failed to write to stdout: {e}");
+            std::process::exit(6);
+        }
+    }};
+}
+
 mod api;
 mod approval;
 mod audit;
@@ -9,6 +25,7 @@ mod bindings;
 mod cache;
 mod check;
 mod cli;
+mod config;
 mod demo;
 mod emulator_cmd;
 mod gate;
@@ -28,7 +45,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{AuditCommand, Cli, Command};
+use crate::cli::{AuditCommand, Cli, Command, ConfigCommand};
 
 /// The documented exit codes (see `cli::EXIT_CODES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,10 +90,12 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        config::init(cli.config.as_deref())?;
         match cli.command {
             Command::Run(args) => run::run(args, cli.quiet).await,
             Command::Emulator(args) => emulator_cmd::serve(args).await,
             Command::Check(args) => check::check(args, cli.quiet).await,
+            Command::Config(ConfigCommand::Show { json }) => Ok(config::get().show(json)),
             Command::Audit(AuditCommand::Verify { log }) => verify_audit(log),
             Command::Grant {
                 plugin,
@@ -105,29 +124,32 @@ fn main() -> ExitCode {
 
 /// `host audit verify`: prints the verdict; exit 1 when the log is broken.
 fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
-    let path = log.or_else(audit::AuditLog::default_path).ok_or_else(|| {
-        Failure::new(
-            Exit::Usage,
-            "no audit log given and HOME is not set; pass the log's path",
-        )
-    })?;
+    let path = config::get()
+        .audit_log(log.as_deref())
+        .map(|s| s.value)
+        .ok_or_else(|| {
+            Failure::new(
+                Exit::Usage,
+                "no audit log given and HOME is not set; pass the log's path",
+            )
+        })?;
     let report = audit::verify(&path).map_err(|e| Failure::new(Exit::Usage, format!("{e:#}")))?;
     if report.problems.is_empty() {
-        println!(
+        say!(
             "audit log `{}`: {} lines, chain intact",
             path.display(),
             report.lines
         );
         Ok(Exit::Ok)
     } else {
-        println!(
+        say!(
             "audit log `{}`: {} lines, {} problems",
             path.display(),
             report.lines,
             report.problems.len()
         );
         for problem in &report.problems {
-            println!("  {problem}");
+            say!("  {problem}");
         }
         Ok(Exit::PluginFailed)
     }

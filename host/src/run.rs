@@ -102,10 +102,9 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     let cache = if args.no_cache {
         None
     } else {
-        args.cache_dir
-            .clone()
-            .or_else(ComponentCache::default_dir)
-            .map(ComponentCache::new)
+        crate::config::get()
+            .cache_dir(args.cache_dir.as_deref())
+            .map(|s| ComponentCache::new(s.value))
     };
     let loading = std::time::Instant::now();
     let (component, origin) = sandbox.load(&bytes, &digest, cache.as_ref()).map_err(|e| {
@@ -202,7 +201,10 @@ fn open_audit(
     digest: &str,
     quiet: bool,
 ) -> Result<Option<RunAudit>, Failure> {
-    let Some(path) = args.audit_log.clone().or_else(AuditLog::default_path) else {
+    let Some(path) = crate::config::get()
+        .audit_log(args.audit_log.as_deref())
+        .map(|s| s.value)
+    else {
         if !quiet {
             eprintln!("warning: no audit log: neither --audit-log nor HOME is set");
         }
@@ -244,10 +246,7 @@ fn names(scopes: &BTreeSet<Scope>) -> Vec<&'static str> {
 /// Loads the grants file named by `--grants`, `FALCON_HOST_GRANTS` or the
 /// default path; none when no path can be found.
 pub(crate) fn load_grants(flag: Option<&std::path::Path>) -> Result<Option<GrantsFile>, Failure> {
-    let Some(path) = flag
-        .map(std::path::Path::to_path_buf)
-        .or_else(GrantsFile::default_path)
-    else {
+    let Some(path) = crate::config::get().grants(flag).map(|s| s.value) else {
         return Ok(None);
     };
     GrantsFile::load(&path)

@@ -44,42 +44,44 @@ pub(crate) async fn client(
     Ok((client, demo))
 }
 
-/// The configured cloud: the flag, else `FALCON_CLOUD`, else US-1.
+/// Credentials and cloud from the environment or the config file (see
+/// `config.rs` for the precedence).
 pub(crate) fn credentials_from_env(
     cloud_flag: Option<&str>,
 ) -> Result<(falcon::Cloud, falcon::Credentials), Failure> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let need = |name: &str| {
-        var(name).ok_or_else(|| {
-            Failure::new(
-                Exit::Usage,
-                format!(
-                    "{name} is not set; set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET to an API \
-                     client's credentials (and FALCON_CLOUD), or run with --demo"
-                ),
-            )
-        })
+    let config = crate::config::get();
+    let missing = |name: &str| {
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "{name} is not set; set FALCON_CLIENT_ID and FALCON_CLIENT_SECRET to an API \
+                 client's credentials (and FALCON_CLOUD), put them in the config file (see \
+                 `host config show`), or run with --demo"
+            ),
+        )
     };
-    let client_id = need("FALCON_CLIENT_ID")?;
-    let secret = need("FALCON_CLIENT_SECRET")?;
-    let cloud_text = cloud_flag
-        .map(str::to_owned)
-        .or_else(|| var("FALCON_CLOUD"));
-    let cloud = match cloud_text {
-        Some(text) => falcon::Cloud::from_str(&text).map_err(|e| {
-            Failure::new(
-                Exit::Usage,
-                format!(
-                    "unknown cloud `{text}`: {e}; use us-1, us-2, eu-1, us-gov-1, us-gov-2 or a \
-                     base URL"
-                ),
-            )
-        })?,
-        None => falcon::Cloud::Us1,
-    };
+    let client_id = config
+        .client_id()
+        .ok_or_else(|| missing("FALCON_CLIENT_ID"))?
+        .value;
+    let secret = config
+        .client_secret()
+        .ok_or_else(|| missing("FALCON_CLIENT_SECRET"))?
+        .value;
+    let cloud = config.cloud(cloud_flag);
+    let cloud = falcon::Cloud::from_str(&cloud.value).map_err(|e| {
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "unknown cloud `{}` (from {}): {e}; use us-1, us-2, eu-1, us-gov-1, us-gov-2 or a \
+                 base URL",
+                cloud.value, cloud.source
+            ),
+        )
+    })?;
     let mut credentials = falcon::Credentials::new(client_id, secret);
-    if let Some(member) = var("FALCON_MEMBER_CID") {
-        credentials = credentials.with_member_cid(member);
+    if let Some(member) = config.member_cid() {
+        credentials = credentials.with_member_cid(member.value);
     }
     Ok((cloud, credentials))
 }

@@ -1239,3 +1239,89 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
     let demo = run_host(&["check", "--demo"], &[]);
     assert_eq!(demo.code, 0, "{}{}", demo.stdout, demo.stderr);
 }
+
+#[test]
+fn the_config_file_supplies_settings_the_environment_overrides_and_secrets_stay_masked() {
+    let tenancy = Tenancy::with_users(3);
+    let dir = scratch("config");
+    let config = dir.join("config.toml");
+    let url = tenancy.emulator().base_url();
+    let audit = dir.join("audit.jsonl");
+    std::fs::write(
+        &config,
+        format!(
+            "client_id = \"{}\"\nclient_secret = \"{}\"\ncloud = \"{url}\"\naudit_log = \"{}\"\n",
+            tenancy.client.client_id,
+            tenancy.client.client_secret,
+            audit.display()
+        ),
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap();
+    let secret = &tenancy.client.client_secret;
+
+    // Readable by others while holding a secret: refused, with the fix.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let shared = run_host(&["config", "show", "--config", config_arg], &[]);
+        assert_eq!(shared.code, 2);
+        assert_has(
+            &shared.stderr,
+            "others can read it (mode 644); run `chmod 600",
+        );
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    let shown = run_host(
+        &["config", "show", "--config", config_arg],
+        &[("FALCON_CLOUD", "eu-1")],
+    );
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        !shown.stdout.contains(secret.as_str()),
+        "the secret is shown:\n{}",
+        shown.stdout
+    );
+    assert_has(&shown.stdout, "client_secret  ***");
+    assert_has(&shown.stdout, &format!("config file ({config_arg})"));
+    assert_has(&shown.stdout, "eu-1");
+    assert_has(&shown.stdout, "environment (FALCON_CLOUD)");
+
+    // The file alone is enough to run and to check.
+    let plugin = shipped_plugin("access-audit");
+    let env = [("FALCON_HOST_CONFIG", config_arg)];
+    let run = run_host(
+        &[
+            "run",
+            plugin.to_str().unwrap(),
+            "--grant",
+            "users:read,roles:read",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        audit.exists(),
+        "the audit log from the config file was used"
+    );
+    let check = run_host(&["check"], &env);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    for out in [&run.stdout, &run.stderr, &check.stdout, &check.stderr] {
+        assert!(!out.contains(secret.as_str()), "the secret leaked");
+    }
+
+    std::fs::write(dir.join("typo.toml"), "clientid = \"x\"\n").unwrap();
+    let typo = run_host(
+        &[
+            "config",
+            "show",
+            "--config",
+            dir.join("typo.toml").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(typo.code, 2);
+    assert_has(&typo.stderr, "unknown field `clientid`");
+}
