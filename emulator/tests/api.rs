@@ -1747,6 +1747,7 @@ async fn large_tenant_requests_stay_cheap() {
         )
         .await;
     timed("details of 5000 hosts", started);
+    eprintln!("  of which in the handler: {} s", details.body["meta"]["query_time"]);
     assert_eq!(
         details.body["resources"].as_array().map(Vec::len),
         Some(5000)
@@ -1765,4 +1766,64 @@ async fn large_tenant_requests_stay_cheap() {
         .await;
     timed("alert ids, default sort over 50,000", started);
     assert_eq!(alerts.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ioc_after_tokens_page_to_the_end() {
+    let h = demo().await;
+    let token = h.token().await;
+    let mut seen = Vec::new();
+    let mut after = String::new();
+    loop {
+        let mut query = vec![("limit", "15")];
+        if !after.is_empty() {
+            query.push(("after", after.as_str()));
+        }
+        let page = h.get(&token, "/iocs/queries/indicators/v1", &query).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        seen.extend(page.strings());
+        after = page.body["meta"]["pagination"]["after"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if after.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 40);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 40);
+}
+
+#[tokio::test]
+async fn new_areas_check_their_scopes() {
+    let h = demo().await;
+    let reader = ApiClient::read_only();
+    h.running.add_client(reader.clone());
+    let token = h.token_for(&reader).await;
+    let aid = h.running.tenant().hosts[0].device_id.clone();
+    let contain = "/devices/entities/devices-actions/v2?action_name=contain";
+    let denied = h.post(&token, contain, &json!({ "ids": [aid] })).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        denied.error_message(),
+        "access denied, authorization failed"
+    );
+    let command = json!({"base_command": "rm", "command_string": "rm x", "session_id": "s"});
+    let path = "/real-time-response/entities/active-responder-command/v1";
+    assert_eq!(
+        h.post(&token, path, &command).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let reads = [
+        "/devices/queries/devices/v1",
+        "/policy/queries/prevention/v1",
+        "/iocs/queries/indicators/v1",
+    ];
+    for path in reads {
+        assert_eq!(
+            h.get(&token, path, &[]).await.status,
+            StatusCode::OK,
+            "{path}"
+        );
+    }
 }

@@ -56,6 +56,8 @@ async fn falconpy_suite_passes() {
         .env("FALCON_READONLY_CLIENT_SECRET", &read_only.client_secret)
         .env("FALCON_CHILD_CID", &child_cid)
         .env("NO_PROXY", "127.0.0.1")
+        // No `__pycache__` in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("HTTPS_PROXY")
         .env_remove("HTTP_PROXY")
         .output()

@@ -55,7 +55,7 @@ impl Inner {
     /// A valid bearer token and its generation: the cached one while it is
     /// fresh, else a new one (single-flight).
     pub(crate) async fn bearer(&self) -> Result<(Secret, u64)> {
-        let mut slot = self.token.lock().await;
+        let mut slot = self.shared.token.lock().await;
         let now = Instant::now();
         if let Some(token) = &slot.current
             && now < token.refresh_at
@@ -82,7 +82,7 @@ impl Inner {
     /// A token newer than generation `stale`: after a 401 with `stale`, fetch
     /// a new one unless a concurrent caller already did.
     pub(crate) async fn bearer_after_401(&self, stale: u64) -> Result<(Secret, u64)> {
-        let mut slot = self.token.lock().await;
+        let mut slot = self.shared.token.lock().await;
         if let Some(token) = &slot.current
             && token.generation != stale
             && Instant::now() < token.refresh_at
@@ -238,7 +238,10 @@ impl Inner {
         if !self.autodiscover {
             return Ok(());
         }
+        // Shared by every client of these credentials: they use one token,
+        // so they must talk to the cloud it was issued for.
         let mut cloud = self
+            .shared
             .cloud
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -263,7 +266,7 @@ impl Inner {
     /// Revokes the cached token (`POST /oauth2/revoke`, HTTP Basic auth with
     /// the client credentials). No-op without a cached token.
     pub(crate) async fn revoke(&self) -> Result<()> {
-        let mut slot = self.token.lock().await;
+        let mut slot = self.shared.token.lock().await;
         let Some(token) = slot.current.take() else {
             return Ok(());
         };

@@ -3,18 +3,18 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LOCATION};
 use serde_json::Value;
 
-use crate::auth::TokenSlot;
 use crate::cloud::Cloud;
 use crate::endpoint::{Endpoint, Method};
 use crate::envelope::{ApiResponse, Envelope, RateLimitStatus, excerpt};
 use crate::error::{BodyExcerpt, Error, Result};
 use crate::ratelimit::RateLimiter;
+use crate::registry::{SharedState, shared_for};
 use crate::retry::RetryPolicy;
 use crate::secret::Credentials;
 
@@ -32,12 +32,12 @@ pub struct Client {
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) credentials: Credentials,
-    pub(crate) cloud: RwLock<Cloud>,
     pub(crate) autodiscover: bool,
     pub(crate) retry: RetryPolicy,
-    pub(crate) token: tokio::sync::Mutex<TokenSlot>,
-    /// Pacing and the shared 429 cooldown (possibly shared with other
-    /// clients of the same tenant).
+    /// The token (and, unless one was given, the rate limiter) shared by
+    /// every client of the same cloud, client id and member CID.
+    pub(crate) shared: Arc<SharedState>,
+    /// Pacing and the shared 429 cooldown.
     pub(crate) limiter: RateLimiter,
     /// Upper bound of one whole call, retries and waits included.
     call_timeout: Option<Duration>,
@@ -90,9 +90,11 @@ enum ProxyMode {
 }
 
 impl ClientBuilder {
-    /// Shares `limiter` with this client: give every client of one tenant
-    /// the same [`RateLimiter`] so that they pace together and honour one
-    /// 429 cooldown (default: a limiter of its own, shared by clones).
+    /// Paces this client with `limiter`. By default every client built for
+    /// the same cloud, client id and member CID in this process shares one
+    /// limiter (and one token); give clients of one tenant that use
+    /// different API clients the same [`RateLimiter`] so that they pace
+    /// together and honour one 429 cooldown.
     #[must_use]
     pub fn rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.limiter = Some(limiter);
@@ -185,15 +187,15 @@ impl ClientBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(Error::Setup)?;
+        let shared = shared_for(&self.cloud, &self.credentials);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 credentials: self.credentials,
-                cloud: RwLock::new(self.cloud),
                 autodiscover: self.autodiscover,
                 retry: self.retry,
-                token: tokio::sync::Mutex::new(TokenSlot::default()),
-                limiter: self.limiter.unwrap_or_default(),
+                limiter: self.limiter.unwrap_or_else(|| shared.limiter.clone()),
+                shared,
                 call_timeout: self.call_timeout,
                 stats: Counters::default(),
             }),
@@ -321,6 +323,7 @@ impl Client {
     /// The cloud requests go to now (after any autodiscovery).
     pub fn cloud(&self) -> Cloud {
         self.inner
+            .shared
             .cloud
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -424,7 +427,13 @@ impl Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let has_token = self.inner.token.try_lock().map(|s| s.has_token()).ok();
+        let has_token = self
+            .inner
+            .shared
+            .token
+            .try_lock()
+            .map(|s| s.has_token())
+            .ok();
         f.debug_struct("Client")
             .field("cloud", &self.cloud())
             .field("client_id", &self.inner.credentials.client_id)
@@ -470,7 +479,8 @@ enum Next {
 
 impl Inner {
     pub(crate) fn base_url(&self) -> String {
-        self.cloud
+        self.shared
+            .cloud
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .base_url()

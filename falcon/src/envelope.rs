@@ -323,6 +323,13 @@ mod tests {
         let env = Envelope::from_slice(b"").unwrap();
         assert_eq!(env, Envelope::default());
         let env = Envelope::from_slice(
+            br#"{"batch_id":"b-1","combined":{"resources":{"aid":{"complete":true}}},"errors":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(env.extra["batch_id"], "b-1");
+        assert_eq!(env.extra["combined"]["resources"]["aid"]["complete"], true);
+        assert_eq!(env.resources, Value::Null);
+        let env = Envelope::from_slice(
             br#"{"meta":{"pagination":{"offset":"tok","total":0,"limit":"10"}}}"#,
         )
         .unwrap();

@@ -7,7 +7,8 @@
 //!   clouds are autodiscovered from the token response's `X-Cs-Region`.
 //! - [`Credentials`] hold the API client id and its [`Secret`], which never
 //!   appears in `Debug`, `Display`, errors or logs.
-//! - [`Client`] owns the OAuth2 token (fetched from `POST /oauth2/token`,
+//! - [`Client`] holds the OAuth2 token (one per cloud, client id and member
+//!   CID, shared by every client built for them in the process; fetched from `POST /oauth2/token`,
 //!   cached, refreshed before expiry with one refresh shared by concurrent
 //!   callers, refreshed once more after a 401; `member_cid` kept on every
 //!   refresh) and retries reads after 429, 5xx and transport errors with
@@ -120,6 +121,7 @@ mod model;
 mod paging;
 pub mod policies;
 mod ratelimit;
+mod registry;
 mod retry;
 pub mod rtr;
 pub mod scope;

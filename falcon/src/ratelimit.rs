@@ -23,10 +23,11 @@ pub const DEFAULT_RESERVE: f64 = 0.05;
 
 /// Paces the requests of one tenant. Cheap to clone: clones share the state.
 ///
-/// A [`Client`](crate::Client) makes its own limiter unless given one with
-/// [`ClientBuilder::rate_limiter`](crate::ClientBuilder::rate_limiter); give
-/// every client of the same tenant (CID) the same limiter so that they pace
-/// together and honour one cooldown.
+/// Clients built for the same cloud, client id and member CID share one
+/// limiter (and one token) automatically. Clients of the same tenant (CID)
+/// that use different API clients draw from the same pool too: give them
+/// the same limiter with
+/// [`ClientBuilder::rate_limiter`](crate::ClientBuilder::rate_limiter).
 ///
 /// ```
 /// use falcon::{Client, Cloud, Credentials, RateLimiter};

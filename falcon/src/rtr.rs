@@ -59,6 +59,17 @@ pub const REFRESH_SESSION: Endpoint = Endpoint::idempotent_write(
     SCOPE_READ,
 );
 
+/// `POST /real-time-response/combined/batch-init-session/v1`
+/// (BatchInitSessions).
+pub const BATCH_INIT: Endpoint = Endpoint::write(
+    Method::Post,
+    "/real-time-response/combined/batch-init-session/v1",
+    SCOPE_READ,
+);
+
+/// Most hosts in one batch session.
+pub const MAX_BATCH_HOSTS: usize = 10_000;
+
 /// The command tier: which endpoint (and scope) runs a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -89,6 +100,27 @@ impl Tier {
             Self::Admin => Endpoint::write(
                 Method::Post,
                 "/real-time-response/entities/admin-command/v1",
+                SCOPE_ADMIN,
+            ),
+        }
+    }
+
+    /// The endpoint that runs a command of this tier on a batch.
+    pub fn batch_endpoint(self) -> Endpoint {
+        match self {
+            Self::ReadOnly => Endpoint::write(
+                Method::Post,
+                "/real-time-response/combined/batch-command/v1",
+                SCOPE_READ,
+            ),
+            Self::ActiveResponder => Endpoint::write(
+                Method::Post,
+                "/real-time-response/combined/batch-active-responder-command/v1",
+                SCOPE_WRITE,
+            ),
+            Self::Admin => Endpoint::write(
+                Method::Post,
+                "/real-time-response/combined/batch-admin-command/v1",
                 SCOPE_ADMIN,
             ),
         }
@@ -207,6 +239,153 @@ pub struct CommandOutput {
     pub stdout: String,
     /// Standard error (all sequences, concatenated).
     pub stderr: String,
+}
+
+/// A batch session to start on many hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchSessionRequest {
+    /// The hosts' agent ids (at most 10,000).
+    pub host_ids: Vec<String>,
+    /// Queue commands for offline hosts instead of leaving them out.
+    pub queue_offline: bool,
+}
+
+impl BatchSessionRequest {
+    /// A batch session on `host_ids`.
+    pub fn new<S: Into<String>>(host_ids: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            host_ids: host_ids.into_iter().map(Into::into).collect(),
+            queue_offline: false,
+        }
+    }
+
+    /// Queues commands for offline hosts.
+    #[must_use]
+    pub fn queue_offline(mut self) -> Self {
+        self.queue_offline = true;
+        self
+    }
+}
+
+/// The result for one host of a batch call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostResult {
+    /// The host's agent id.
+    pub device_id: String,
+    /// The host's session, when one was started.
+    pub session_id: Option<String>,
+    /// Whether the host finished (session started, command done).
+    pub complete: bool,
+    /// Whether it was queued for an offline host.
+    pub offline_queued: bool,
+    /// Standard output of a command.
+    pub stdout: String,
+    /// Standard error of a command.
+    pub stderr: String,
+    /// The host's error (e.g. code 40407, sensor offline), if any.
+    pub error: Option<crate::IdError>,
+}
+
+impl HostResult {
+    fn from_json(device_id: &str, raw: &Value) -> Self {
+        let error = raw
+            .get("errors")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+            .map(|e| crate::IdError {
+                id: device_id.to_owned(),
+                code: int(e, "code"),
+                message: text(e, "message"),
+            });
+        Self {
+            device_id: device_id.to_owned(),
+            session_id: present(raw, "session_id"),
+            complete: boolean(raw, "complete").unwrap_or(false),
+            offline_queued: boolean(raw, "offline_queued").unwrap_or(false),
+            stdout: text(raw, "stdout"),
+            stderr: text(raw, "stderr"),
+            error,
+        }
+    }
+
+    fn missing(device_id: &str) -> Self {
+        Self {
+            device_id: device_id.to_owned(),
+            session_id: None,
+            complete: false,
+            offline_queued: false,
+            stdout: String::new(),
+            stderr: String::new(),
+            error: Some(crate::IdError {
+                id: device_id.to_owned(),
+                code: None,
+                message: "not reported by falcon".to_owned(),
+            }),
+        }
+    }
+}
+
+/// A started batch session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchSession {
+    /// The batch id, for batch commands; empty when no host joined.
+    pub batch_id: String,
+    /// One result per host, in the order asked.
+    pub hosts: Vec<HostResult>,
+}
+
+/// A command to run on every host of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchCommand {
+    /// The tier (and so endpoint and scope).
+    pub tier: Tier,
+    /// The batch.
+    pub batch_id: String,
+    /// The whole command line.
+    pub command_string: String,
+    /// Only these hosts of the batch (all when empty).
+    pub optional_hosts: Vec<String>,
+}
+
+impl BatchCommand {
+    /// `command_string` on every host of `batch_id` at `tier`.
+    pub fn new(tier: Tier, batch_id: impl Into<String>, command_string: impl Into<String>) -> Self {
+        Self {
+            tier,
+            batch_id: batch_id.into(),
+            command_string: command_string.into(),
+            optional_hosts: Vec::new(),
+        }
+    }
+}
+
+/// Per-host results of a batch call, in `order`; hosts not reported get an
+/// error. Results come keyed by agent id under `resources` or
+/// `combined.resources`.
+fn host_results(envelope: &crate::Envelope, order: &[String]) -> Vec<HostResult> {
+    let map = envelope
+        .resources
+        .as_object()
+        .or_else(|| {
+            envelope
+                .extra
+                .get("combined")
+                .and_then(|c| c.get("resources"))
+                .and_then(Value::as_object)
+        })
+        .cloned()
+        .unwrap_or_default();
+    order
+        .iter()
+        .map(|aid| match map.get(aid) {
+            Some(raw) => HostResult::from_json(aid, raw),
+            None => HostResult::missing(aid),
+        })
+        .collect()
 }
 
 /// RTR calls; get one with [`Client::rtr`].
@@ -349,6 +528,75 @@ impl Rtr<'_> {
             }
             sequence = reported + 1;
         }
+    }
+
+    /// Starts sessions on many hosts at once. Hosts that cannot join (offline,
+    /// unknown) come back with an error; when none joins, `batch_id` is
+    /// empty. Never replayed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for no host, an empty id or more than 10,000
+    /// hosts; [`Error::Forbidden`] without `real-time-response:read`;
+    /// [`Error::WriteUncertain`]; any error of [`Client::execute`].
+    pub async fn batch_init(&self, request: &BatchSessionRequest) -> Result<BatchSession> {
+        let hosts = crate::paging::unique_ids(&request.host_ids, "host id")?;
+        if hosts.is_empty() || hosts.len() > MAX_BATCH_HOSTS {
+            return Err(Error::InvalidInput(format!(
+                "a batch session takes 1 to {MAX_BATCH_HOSTS} hosts, not {}",
+                hosts.len()
+            )));
+        }
+        let body = json!({ "host_ids": hosts, "queue_offline": request.queue_offline });
+        let response = self
+            .client
+            .execute(ApiRequest::new(BATCH_INIT).json(body).allow_partial())
+            .await?;
+        let batch_id = response
+            .envelope
+            .extra
+            .get("batch_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(BatchSession {
+            batch_id,
+            hosts: host_results(&response.envelope, &hosts),
+        })
+    }
+
+    /// Runs a command on every host of a batch (or the optional subset);
+    /// one result per host of `hosts`, in that order. Never replayed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty batch id or command;
+    /// [`Error::Api`] (400) for a command the tier does not allow;
+    /// [`Error::Forbidden`] without the tier's scope;
+    /// [`Error::WriteUncertain`]; any error of [`Client::execute`].
+    pub async fn batch_run(
+        &self,
+        command: &BatchCommand,
+        hosts: &[String],
+    ) -> Result<Vec<HostResult>> {
+        let base = Command::new(command.tier, "", command.command_string.clone()).base_command();
+        if base.is_empty() || command.batch_id.trim().is_empty() {
+            return Err(Error::InvalidInput(
+                "batch command needs a batch id and a command".into(),
+            ));
+        }
+        let endpoint = command.tier.batch_endpoint();
+        let body = json!({
+            "base_command": base,
+            "command_string": command.command_string,
+            "batch_id": command.batch_id,
+            "optional_hosts": command.optional_hosts,
+        });
+        let response = self
+            .client
+            .execute(ApiRequest::new(endpoint).json(body).allow_partial())
+            .await?;
+        Ok(host_results(&response.envelope, hosts))
     }
 
     /// Runs a command and polls (every 250 ms) until it completes or

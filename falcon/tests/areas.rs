@@ -429,10 +429,16 @@ async fn null_lists_and_server_errors_on_reads_are_absorbed() -> TestResult {
         ))
         .await?;
     assert!(none.is_empty());
-    let ids = client.hosts().query_ids(&HostQuery::all()).await?;
-    assert_eq!(ids.len(), tenant.hosts.len());
-    let batch = client.hosts().get(&ids).await?;
-    assert_eq!(batch.found.len(), tenant.hosts.len());
+    // Enough requests that some surely meet a 5xx (0.7^30 is negligible);
+    // each read is retried up to 8 times.
+    for _ in 0..10 {
+        let ids = client.hosts().query_ids(&HostQuery::all()).await?;
+        assert_eq!(ids.len(), tenant.hosts.len());
+        let batch = client.hosts().get(&ids).await?;
+        assert_eq!(batch.found.len(), tenant.hosts.len());
+        let states = client.hosts().online_state(&ids[..50]).await?;
+        assert_eq!(states.found.len(), 50);
+    }
     assert!(client.stats().retries > 0, "{:?}", client.stats());
     Ok(())
 }

@@ -551,8 +551,12 @@ async fn without_retries_429_is_rate_limited_and_writes_are_never_replayed() -> 
         other => panic!("expected rate limited, got {other:?}"),
     }
 
-    // A write meeting a 429 with the default policy is not retried.
-    let writer = Client::builder(cloud, credentials(&api)).build()?;
+    // A write meeting a 429 with the default policy is not retried. The
+    // writer shares the token of the reader (same credentials); its own
+    // limiter lets it leave during the reader's cooldown and meet the 429.
+    let writer = Client::builder(cloud, credentials(&api))
+        .rate_limiter(RateLimiter::new().reserve(0.0))
+        .build()?;
     let tenant = running.tenant();
     let create = Endpoint::write(
         Method::Post,
@@ -567,8 +571,9 @@ async fn without_retries_429_is_rate_limited_and_writes_are_never_replayed() -> 
         .unwrap_err();
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
     assert!(!err.write_may_have_applied());
-    // One token request and one refused write; nothing replayed, nothing created.
-    assert_eq!(running.request_count() - before, 2);
+    // One refused write (the token is shared); nothing replayed, nothing created.
+    assert_eq!(running.request_count() - before, 1);
+    assert_eq!(writer.stats().token_requests, 0);
     assert_eq!(running.tenant().users.len(), tenant.users.len());
     Ok(())
 }

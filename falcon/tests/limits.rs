@@ -1,10 +1,10 @@
 //! Rate limits, 429 cooldowns and call timeouts against the real emulator.
 //!
-//! The pacing tests use the emulator's own rate-limit pool. The `429` and
-//! slow-answer tests put a small fault layer in front of the emulator's
-//! router, because the emulator has no switch yet for a chosen
-//! `X-Ratelimit-Retryafter` or for latency; every other request in those
-//! tests is served by the emulator.
+//! The pacing tests use the emulator's own rate-limit pool and the timeout
+//! test its latency switch. The `429` tests put a small fault layer in front
+//! of the emulator's router, because the emulator has no switch for a
+//! chosen `X-Ratelimit-Retryafter` (in the past, missing, unreadable, far
+//! ahead); every other request in those tests is served by the emulator.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -56,8 +56,6 @@ struct Fault {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: String,
-    /// Waits this long, then lets the emulator answer (when `status` is 0).
-    delay: Duration,
 }
 
 impl Fault {
@@ -74,17 +72,6 @@ impl Fault {
             status: 429,
             headers,
             body: r#"{"meta":{"powered_by":"crowdstrike-api-gateway"},"errors":[{"code":429,"message":"API rate limit exceeded."}]}"#.into(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn slow(path: &'static str, delay: Duration) -> Self {
-        Self {
-            path,
-            status: 0,
-            headers: Vec::new(),
-            body: String::new(),
-            delay,
         }
     }
 }
@@ -129,10 +116,6 @@ async fn serve_with_faults(emu: Emulator, faults: Faults) -> String {
                     .unwrap()
                     .push((path.clone(), Instant::now()));
                 match fault {
-                    Some(f) if f.status == 0 => {
-                        tokio::time::sleep(f.delay).await;
-                        next.run(request).await
-                    }
                     Some(f) => {
                         let status = axum::http::StatusCode::from_u16(f.status).unwrap();
                         let mut response = (
@@ -358,24 +341,30 @@ async fn a_retry_after_far_ahead_is_clamped() -> TestResult {
 #[tokio::test]
 async fn the_call_timeout_bounds_reads_and_marks_writes_uncertain() -> TestResult {
     let api = ApiClient::full_access();
-    let faults = Faults::default();
-    let emu = emulator(&api, EmulatorConfig::default());
-    let base = serve_with_faults(emu, faults.clone()).await;
-    let client = Client::builder(base.parse()?, credentials(&api))
+    let running = emulator(&api, EmulatorConfig::default())
+        .serve(LOOPBACK)
+        .await?;
+    let client = Client::builder(running.base_url().parse()?, credentials(&api))
         .call_timeout(Duration::from_millis(300))
         .build()?;
     client.authenticate().await?;
+    let users_before = running.tenant().users.len();
 
-    faults.push(Fault::slow(ROLES_PATH, Duration::from_secs(2)));
+    // The emulator's latency switch: answers leave a second late.
+    let mut faults = running.faults();
+    faults.latency = Duration::from_secs(1);
+    running.set_faults(faults.clone());
     let start = Instant::now();
     let err = client.users().list_roles().await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(1));
+    assert!(start.elapsed() < Duration::from_millis(900));
     assert!(!err.write_may_have_applied());
 
-    let path = "/user-management/entities/users/v1";
-    faults.push(Fault::slow(path, Duration::from_secs(2)));
-    let create = falcon::Endpoint::write(falcon::Method::Post, path, "usermgmt:write");
+    let create = falcon::Endpoint::write(
+        falcon::Method::Post,
+        "/user-management/entities/users/v1",
+        "usermgmt:write",
+    );
     let body =
         json!({"uid": "slow.person@example.com", "first_name": "Slow", "last_name": "Person"});
     let err = client
@@ -383,8 +372,13 @@ async fn the_call_timeout_bounds_reads_and_marks_writes_uncertain() -> TestResul
         .await
         .unwrap_err();
     assert!(err.write_may_have_applied(), "{err:?}");
+    // And indeed it was applied: the answer, not the write, was late.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(running.tenant().users.len(), users_before + 1);
 
     // Calls that finish in time are unaffected.
+    faults.latency = Duration::ZERO;
+    running.set_faults(faults);
     assert!(
         !client
             .users()

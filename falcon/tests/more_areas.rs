@@ -9,7 +9,7 @@ use falcon::fql::Fql;
 use falcon::incidents::{IncidentAction, IncidentQuery};
 use falcon::iocs::{IocQuery, NewIoc};
 use falcon::policies::{PolicyAction, PolicyActionRequest, PolicyKind, PolicyQuery};
-use falcon::rtr::{Command, SessionRequest, Tier};
+use falcon::rtr::{BatchCommand, BatchSessionRequest, Command, SessionRequest, Tier};
 use falcon::sensors::InstallerQuery;
 use falcon::{Client, Cloud, Credentials, Error};
 use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
@@ -249,5 +249,44 @@ async fn rtr_session_runs_a_command_and_offline_hosts_are_refused() -> TestResul
         .init_session(&SessionRequest::new(tenant.hosts[1].device_id.clone()).queue_offline())
         .await?;
     assert!(queued.offline_queued);
+
+    // A batch: per-host results in the order asked, offline hosts refused.
+    let hosts = vec![
+        tenant.hosts[1].device_id.clone(),
+        tenant.hosts[0].device_id.clone(),
+    ];
+    let batch = rtr
+        .batch_init(&BatchSessionRequest::new(hosts.clone()))
+        .await?;
+    assert!(!batch.batch_id.is_empty());
+    assert_eq!(batch.hosts[0].device_id, hosts[0]);
+    assert!(batch.hosts[0].session_id.is_none());
+    assert!(batch.hosts[0].error.is_some());
+    assert!(batch.hosts[1].session_id.is_some());
+    let results = rtr
+        .batch_run(
+            &BatchCommand::new(Tier::ReadOnly, &batch.batch_id, "ps"),
+            &hosts,
+        )
+        .await?;
+    assert_eq!(results.len(), 2);
+    assert!(
+        results[1].complete && !results[1].stdout.is_empty(),
+        "{results:?}"
+    );
+    assert!(!results[0].complete && results[0].error.is_some());
+
+    // No host can join: a 404 with per-host errors, still a result.
+    let only_offline = vec![tenant.hosts[1].device_id.clone()];
+    let none = rtr
+        .batch_init(&BatchSessionRequest::new(only_offline))
+        .await?;
+    assert!(none.batch_id.is_empty());
+    assert!(
+        none.hosts[0]
+            .error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("offline"))
+    );
     Ok(())
 }

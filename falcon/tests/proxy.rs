@@ -108,6 +108,11 @@ async fn child_calls_through_the_proxy() {
         .no_proxy()
         .build()
         .unwrap();
-    let err = direct.authenticate().await.unwrap_err();
+    // (It shares the proxied client's token: same cloud and credentials.)
+    let err = direct
+        .users()
+        .query_ids(&UserQuery::all())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
 }

@@ -100,6 +100,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
 
+    /// Give a component built without the Rust SDK its manifest.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+
     /// Serve a generated Falcon tenant on 127.0.0.1, for trying plugins
     /// without a real tenant. Prints a full-access and a read-only API client.
     Emulator(EmulatorArgs),
@@ -107,6 +111,33 @@ pub(crate) enum Command {
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ManifestCommand {
+    /// Append the `falcon-plugin-manifest` section (name, version,
+    /// description, requested scopes) to a component that has none, such
+    /// as one built with componentize-py.
+    #[command(disable_version_flag = true)]
+    Set {
+        /// The component (`.wasm`).
+        plugin: PathBuf,
+        /// The plugin's name: lowercase letters, digits and dashes.
+        #[arg(long)]
+        name: String,
+        /// The plugin's version.
+        #[arg(long)]
+        version: String,
+        /// What the plugin does, in one line.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A scope the plugin requests; repeat for each.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Write the result here instead of changing the component in place.
+        #[arg(short, long, value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,3 +377,15 @@ Exit codes:
   4  the plugin was stopped: it broke a limit (time, memory, output, fuel) or crashed
   5  the Falcon API could not be reached or refused the credentials
   6  the host itself failed";
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_flag_table_is_consistent() {
+        // Catches duplicate names and bad defaults at test time rather than
+        // as a panic in front of an operator.
+        super::Cli::command().debug_assert();
+    }
+}

@@ -34,6 +34,7 @@ mod grants;
 mod input;
 mod inspect;
 mod manifest;
+mod manifest_cmd;
 mod output;
 mod run;
 mod sandbox;
@@ -45,7 +46,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{AuditCommand, Cli, Command, ConfigCommand};
+use crate::cli::{AuditCommand, Cli, Command, ConfigCommand, ManifestCommand};
 
 /// The documented exit codes (see `cli::EXIT_CODES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,22 @@ fn main() -> ExitCode {
             Command::Emulator(args) => emulator_cmd::serve(args).await,
             Command::Check(args) => check::check(args, cli.quiet).await,
             Command::Config(ConfigCommand::Show { json }) => Ok(config::get().show(json)),
+            Command::Manifest(ManifestCommand::Set {
+                plugin,
+                name,
+                version,
+                description,
+                scopes,
+                output,
+            }) => {
+                let new = manifest_cmd::NewManifest {
+                    name: &name,
+                    version: &version,
+                    description: &description,
+                    scopes: &scopes,
+                };
+                manifest_cmd::set(&plugin, output.as_deref(), &new)
+            }
             Command::Audit(AuditCommand::Verify { log }) => verify_audit(log),
             Command::Grant {
                 plugin,

@@ -25,7 +25,7 @@ pub(crate) enum ManifestError {
     NotWasm(String),
     #[error(
         "the component has no `{SECTION}` section; build the plugin with the falcon-sdk \
-         `manifest!` macro"
+         `manifest!` macro, or add one with `host manifest set` (plugins in other languages)"
     )]
     Missing,
     #[error("the component has {0} `{SECTION}` sections; a plugin must have exactly one")]
@@ -53,6 +53,33 @@ impl Manifest {
             1 => Self::parse(&sections[0]),
             n => Err(ManifestError::Duplicate(n)),
         }
+    }
+
+    /// The section's text, in the format [`Manifest::parse`] reads.
+    pub(crate) fn to_text(&self) -> String {
+        let mut text = format!(
+            "manifest-version: 1\nname: {}\nversion: {}\ndescription: {}\n",
+            self.name, self.version, self.description
+        );
+        for scope in &self.scopes {
+            text.push_str(&format!("scope: {}\n", scope.name()));
+        }
+        text
+    }
+
+    /// The manifest as a complete custom section, ready to append to a
+    /// component: custom sections may stand anywhere between sections, so
+    /// appending one changes nothing else about the component.
+    pub(crate) fn to_section(&self) -> Vec<u8> {
+        let text = self.to_text();
+        let mut body = Vec::new();
+        leb128(&mut body, SECTION.len());
+        body.extend_from_slice(SECTION.as_bytes());
+        body.extend_from_slice(text.as_bytes());
+        let mut section = vec![0u8];
+        leb128(&mut section, body.len());
+        section.extend_from_slice(&body);
+        section
     }
 
     /// The contract interfaces the component imports, such as
@@ -133,6 +160,19 @@ impl Manifest {
     }
 }
 
+/// Unsigned LEB128, the length encoding of WebAssembly sections.
+fn leb128(out: &mut Vec<u8>, mut value: usize) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +213,22 @@ mod tests {
             let err = Manifest::parse(text.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(expected), "{err} does not contain {expected}");
         }
+    }
+
+    #[test]
+    fn an_appended_section_is_found_and_round_trips() {
+        let manifest = Manifest::parse(GOOD.as_bytes()).unwrap();
+        // An empty component, then the section.
+        let mut bytes = vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+        assert!(matches!(
+            Manifest::from_component(&bytes),
+            Err(ManifestError::Missing)
+        ));
+        bytes.extend(manifest.to_section());
+        assert_eq!(Manifest::from_component(&bytes).unwrap(), manifest);
+        let mut long = Vec::new();
+        leb128(&mut long, 300);
+        assert_eq!(long, [0xac, 0x02]);
     }
 
     #[test]

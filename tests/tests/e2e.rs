@@ -1325,3 +1325,93 @@ fn the_config_file_supplies_settings_the_environment_overrides_and_secrets_stay_
     assert_eq!(typo.code, 2);
     assert_has(&typo.stderr, "unknown field `clientid`");
 }
+
+#[test]
+fn a_python_plugin_builds_with_componentize_py_and_runs_under_the_same_grants() {
+    let root = e2e::root();
+    let componentize = root.join(".venv/bin/componentize-py");
+    assert!(
+        componentize.exists(),
+        "{} is missing: run `./dev setup` to create .venv with componentize-py",
+        componentize.display()
+    );
+    let dir = scratch("python");
+    let wasm = dir.join("user-count.wasm");
+    let built = std::process::Command::new(&componentize)
+        .args([
+            "-d",
+            "wit",
+            "-w",
+            "plugin",
+            "componentize",
+            "app",
+            "-p",
+            "examples/python-user-count",
+            "-o",
+        ])
+        .arg(&wasm)
+        .current_dir(&root)
+        .output()
+        .expect("componentize-py runs");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm_arg = wasm.to_str().unwrap();
+
+    let unnamed = run_host(&["run", wasm_arg, "--demo"], &[]);
+    assert_eq!(unnamed.code, 2);
+    assert_has(&unnamed.stderr, "add one with `host manifest set`");
+
+    let set = run_host(
+        &[
+            "manifest",
+            "set",
+            wasm_arg,
+            "--name",
+            "user-count",
+            "--version",
+            "0.1.0",
+            "--scope",
+            "users:read",
+        ],
+        &[],
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let twice = run_host(
+        &["manifest", "set", wasm_arg, "--name", "x", "--version", "1"],
+        &[],
+    );
+    assert_eq!(twice.code, 2);
+    assert_has(&twice.stderr, "already has a manifest");
+
+    let refused = run_host(&["run", wasm_arg, "--demo"], &[]);
+    assert_eq!(refused.code, 3);
+    assert_has(&refused.stderr, "--grant users:read");
+
+    let cache = dir.join("cache");
+    let args = [
+        "run",
+        wasm_arg,
+        "--demo",
+        "--grant",
+        "users:read",
+        "--set",
+        "format=json",
+        "--cache-dir",
+    ];
+    let run = run_host(&[&args[..], &[cache.to_str().unwrap()]].concat(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    let tenant = Tenant::generate(&TenantSpec::demo());
+    let mut expected: BTreeMap<String, usize> = BTreeMap::new();
+    for user in &tenant.users {
+        *expected.entry(user.status.clone()).or_default() += 1;
+    }
+    assert_eq!(report["users"], tenant.users.len());
+    assert_eq!(
+        report["by_status"],
+        serde_json::to_value(&expected).unwrap()
+    );
+}

@@ -114,10 +114,10 @@ fn decorate(response: &mut Response, region: &str, ctx: &Ctx, decision: Decision
     if let Some(at) = decision.retry_after {
         set("x-ratelimit-retryafter", at.to_string());
     }
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    // Installer downloads are binary; everything else is JSON.
+    headers
+        .entry(header::CONTENT_TYPE)
+        .or_insert(HeaderValue::from_static("application/json"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -340,7 +340,7 @@ fn membership(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outc
         .map(|(_, v)| v)
         .ok_or_else(|| Failure::bad_request("action_parameters filter is required"))?;
     let filter = filter_of(Some(&filter_src), HOST_FIELDS)?
-        .unwrap_or(Filter::parse("*").map_err(|_| Failure::bad_request("invalid filter"))?);
+        .ok_or_else(|| Failure::bad_request("action_parameters filter is required"))?;
     let mut state = shared.write();
     let Some(group_id) = group_ids
         .first()

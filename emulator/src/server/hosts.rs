@@ -704,6 +704,41 @@ mod tests {
     }
 
     #[test]
+    fn slim_documents_agree_with_the_full_view() {
+        let t = Tenant::generate(&TenantSpec::demo());
+        let cheap = [
+            "device_id",
+            "hostname",
+            "platform_name",
+            "os_version",
+            "agent_version",
+            "reduced_functionality_mode",
+            "product_type_desc",
+            "first_seen",
+            "last_seen",
+            "local_ip",
+            "external_ip",
+            "machine_domain",
+            "groups",
+            "tags",
+            "status",
+            "last_login_user",
+            "cid",
+        ]
+        .map(str::to_owned);
+        for h in t.hosts.iter().take(20) {
+            let full = device_view(&t, &t.cid, h);
+            let slim = host_doc(&t, &t.cid, h, &cheap);
+            for field in &cheap {
+                assert_eq!(slim[field], full[field], "{field}");
+            }
+        }
+        // Anything else falls back to the full view.
+        let other = host_doc(&t, &t.cid, &t.hosts[0], &["device_policies".to_owned()]);
+        assert!(other["device_policies"]["prevention"].is_object());
+    }
+
+    #[test]
     fn retag_reports_changes() {
         let mut held = vec!["FalconGroupingTags/a".to_owned()];
         assert!(!retag(
@@ -718,5 +753,33 @@ mod tests {
             false
         ));
         assert_eq!(held, ["FalconGroupingTags/b"]);
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+    use crate::tenant::TenantSpec;
+
+    #[test]
+    #[ignore = "timing only"]
+    fn device_view_cost() {
+        let t = Tenant::generate(&TenantSpec { hosts: 5000, ..TenantSpec::demo() });
+        let started = std::time::Instant::now();
+        let views: Vec<Value> = t.hosts.iter().map(|h| device_view(&t, &t.cid, h)).collect();
+        eprintln!("views: {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        for h in &t.hosts {
+            std::hint::black_box(policies_of(&t, h));
+        }
+        eprintln!("policies_of: {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        for h in &t.hosts {
+            std::hint::black_box(stamp(h.last_seen));
+        }
+        eprintln!("stamps: {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        std::hint::black_box(serde_json::to_vec(&views).map(|v| v.len()).unwrap_or(0));
+        eprintln!("serialise: {:?}", started.elapsed());
     }
 }

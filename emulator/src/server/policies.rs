@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Extension, Router};
 use jiff::Timestamp;
@@ -92,6 +92,10 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
             .route(
                 &format!("/sensors/combined/installers/{v}"),
                 scoped(installers, get(installers_combined)),
+            )
+            .route(
+                &format!("/sensors/entities/download-installer/{v}"),
+                scoped(installers, get(download)),
             )
             .route(
                 &format!("/sensors/entities/installers/{v}"),
@@ -720,6 +724,29 @@ async fn installers_by_id(s: S, c: C, q: Q) -> Response {
             }
         }
         entities(&c, "sensor-download", out, errors)
+    });
+    outcome.unwrap_or_else(|f| f.render(&c, "sensor-download"))
+}
+
+/// An installer's bytes. The emulator has no sensor to hand out: it sends a small
+/// placeholder whose first line names the installer, so downloads can be checked
+/// without moving the real package size over loopback.
+async fn download(s: S, c: C, q: Q) -> Response {
+    let params = Params::parse(q.0.as_deref());
+    let outcome = params.required("id").and_then(|id| {
+        let state = s.read();
+        let installer = state.tenant.installers.iter().find(|i| i.sha256 == id);
+        let installer =
+            installer.ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "installer not found"))?;
+        let body = format!("emulated {} ({})\n", installer.name, installer.sha256);
+        let headers = [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", installer.name),
+            ),
+        ];
+        Ok((StatusCode::OK, headers, body).into_response())
     });
     outcome.unwrap_or_else(|f| f.render(&c, "sensor-download"))
 }

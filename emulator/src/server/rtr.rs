@@ -97,6 +97,9 @@ struct Session {
 #[derive(Debug, Clone)]
 struct Command {
     session_id: String,
+    /// Queued for an offline host: it stays incomplete until the host comes back,
+    /// which in the emulator it never does.
+    queued: bool,
     base_command: String,
     stdout: String,
     stderr: String,
@@ -114,7 +117,7 @@ struct StoredFile {
     created: Timestamp,
 }
 
-/// The command tiers: the endpoint path segment, scope and allowed verbs.
+/// A command tier (read-only, active responder, admin): its scope and verbs.
 #[derive(Clone, Copy, Debug)]
 struct Tier {
     scope: &'static str,
@@ -428,6 +431,7 @@ fn run_one(tier: Tier, shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
         request_id.clone(),
         Command {
             session_id: session_id.to_owned(),
+            queued: session.offline_queued,
             base_command: base,
             stdout,
             stderr,
@@ -453,7 +457,7 @@ async fn status(s: S, c: C, q: RawQuery) -> Response {
             .commands
             .get(id)
             .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "command not found"))?;
-        let complete = command.started.elapsed() >= delay;
+        let complete = !command.queued && command.started.elapsed() >= delay;
         let view = json!([{
             "session_id": command.session_id,
             "task_id": id,

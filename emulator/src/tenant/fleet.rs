@@ -487,6 +487,14 @@ mod tests {
     }
 
     #[test]
+    fn demo_host_names_include_non_ascii_letters_and_quotes() {
+        let t = crate::tenant::Tenant::generate(&TenantSpec::demo());
+        assert!(t.hosts.iter().any(|h| h.hostname.contains('\'')));
+        assert!(t.hosts.iter().any(|h| !h.hostname.is_ascii()));
+        assert!(t.host_groups.iter().any(|g| !g.name.is_ascii()));
+    }
+
+    #[test]
     fn large_tenants_get_site_groups() {
         assert_eq!(groups(&spec(10_000), &[]).len(), GROUPS.len() + 5);
     }

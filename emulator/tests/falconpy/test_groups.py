@@ -29,3 +29,12 @@ def test_rule_only_for_dynamic_groups(auth):
         name="bad", group_type="static", assignment_rule="platform_name:'Mac'")
     assert answer["status_code"] == 400
     assert "assignment_rule" in answer["body"]["errors"][0]["message"]
+
+
+def test_group_members_combined(auth):
+    groups = HostGroup(auth_object=auth)
+    mac = [g for g in ok(groups.query_combined_host_groups())["resources"]
+           if g["name"] == "Mac fleet"][0]
+    members = ok(groups.query_combined_group_members(id=mac["id"], limit=500))
+    assert members["resources"] and all(h["platform_name"] == "Mac"
+                                        for h in members["resources"])

@@ -58,3 +58,24 @@ def test_sensor_installers(auth):
     assert len(combined["resources"]) == 3
     ccid = ok(download.get_sensor_installer_ccid())["resources"][0]
     assert "-" in ccid
+
+
+def test_installer_download(auth, tmp_path):
+    download = SensorDownload(auth_object=auth)
+    sha = ok(download.get_sensor_installers_by_query_v2(filter="platform:'linux'"))["resources"][0]
+    download.download_sensor_installer_v2(id=sha, download_path=str(tmp_path), file_name="s.rpm")
+    saved = (tmp_path / "s.rpm").read_bytes()
+    assert sha.encode() in saved
+    missing = download.download_sensor_installer_v2(id="0" * 64)
+    assert missing["status_code"] == 404
+
+
+def test_policy_members(auth):
+    policies = PreventionPolicy(auth_object=auth)
+    linux = ok(policies.query_combined_policies(filter="platform_name:'Linux'"))["resources"]
+    default = [p for p in linux if p["name"] == "platform_default"][0]
+    members = ok(policies.query_combined_policy_members(id=default["id"], limit=500))
+    assert members["resources"] and all(m["platform_name"] == "Linux"
+                                        for m in members["resources"])
+    ids = ok(policies.query_policy_members(id=default["id"], limit=500))["resources"]
+    assert len(ids) == paging(members)["total"]

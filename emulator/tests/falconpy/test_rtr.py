@@ -39,6 +39,12 @@ def test_offline_hosts_fail_per_host(auth):
     assert body["resources"][offline[0]]["errors"][0]["code"] == 40407
     queued = ok(rtr.init_session(device_id=offline[0], queue_offline=True), 201)
     assert queued["resources"][0]["offline_queued"] is True
+    sid = queued["resources"][0]["session_id"]
+    sent = ok(rtr.execute_command(base_command="ps", command_string="ps", session_id=sid), 201)
+    assert sent["resources"][0]["queued_command_offline"] is True
+    request_id = sent["resources"][0]["cloud_request_id"]
+    status = ok(rtr.check_command_status(cloud_request_id=request_id, sequence_id=0))
+    assert status["resources"][0]["complete"] is False
 
 
 def test_batch_command(auth):
@@ -85,3 +91,23 @@ def test_put_files(auth):
     assert again["status_code"] == 409
     ok(admin.delete_put_files(ids=ids[0]))
     assert admin.delete_put_files(ids=ids[0])["status_code"] == 404
+
+
+def test_batch_tiers_refresh_and_pulse(auth):
+    rtr = RealTimeResponse(auth_object=auth)
+    admin = RealTimeResponseAdmin(auth_object=auth)
+    online = hosts_by_state(auth, "online", 2)
+    batch_id = ok(rtr.batch_init_sessions(host_ids=online), 201)["batch_id"]
+    refreshed = ok(rtr.batch_refresh_sessions(batch_id=batch_id), 201)["resources"]
+    assert set(refreshed) == set(online)
+    active = ok(rtr.batch_active_responder_command(batch_id=batch_id, base_command="mkdir",
+                                                   command_string="mkdir x"), 201)
+    assert all(r["complete"] for r in active["combined"]["resources"].values())
+    ran = ok(admin.batch_admin_command(batch_id=batch_id, base_command="run",
+                                       command_string="run tool.exe"), 201)
+    assert len(ran["combined"]["resources"]) == 2
+    denied = rtr.batch_command(batch_id=batch_id, base_command="put", command_string="put x")
+    assert denied["status_code"] == 400
+    pulsed = ok(rtr.pulse_session(device_id=online[0]), 201)["resources"][0]
+    sessions = ok(rtr.list_sessions(ids=[pulsed["session_id"]]))["resources"]
+    assert sessions[0]["device_id"] == online[0]
