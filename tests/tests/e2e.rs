@@ -1415,3 +1415,53 @@ fn a_python_plugin_builds_with_componentize_py_and_runs_under_the_same_grants() 
         serde_json::to_value(&expected).unwrap()
     );
 }
+
+/// The `--help` of every command, against files in `tests/golden/`. Run
+/// with `UPDATE_GOLDEN=1` to rewrite them after an intended change, and
+/// review the diff.
+#[test]
+fn help_output_matches_the_golden_files() {
+    let commands: [&[&str]; 12] = [
+        &[],
+        &["run"],
+        &["check"],
+        &["inspect"],
+        &["grant"],
+        &["revoke"],
+        &["grants"],
+        &["emulator"],
+        &["audit", "verify"],
+        &["config", "show"],
+        &["manifest", "set"],
+        &["help"],
+    ];
+    let dir = e2e::root().join("tests").join("golden");
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut stale = Vec::new();
+    for command in commands {
+        let (args, name) = if command == ["help"] {
+            (vec!["-h"], "short".to_owned())
+        } else {
+            (
+                [command, &["--help"]].concat(),
+                if command.is_empty() {
+                    "host".into()
+                } else {
+                    command.join("-")
+                },
+            )
+        };
+        let run = run_host(&args, &[]);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        let path = dir.join(format!("help-{name}.txt"));
+        if update {
+            std::fs::write(&path, &run.stdout).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(run.stdout.as_str()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "help output changed; rerun with UPDATE_GOLDEN=1 and review: {stale:?}"
+    );
+}
