@@ -180,7 +180,8 @@ fn init_tracing(verbose: u8, quiet: bool) {
         // that survives them reaches the operator as an error message.
         (false, 0) => "warn,falcon=error",
         (false, 1) => "host=debug,falcon=debug,falcon_emulator=info,warn",
-        (false, _) => "trace",
+        // Not a bare `trace`: cranelift alone would print millions of lines.
+        (false, _) => "host=trace,falcon=trace,falcon_emulator=debug,info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

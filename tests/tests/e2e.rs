@@ -1465,3 +1465,31 @@ fn help_output_matches_the_golden_files() {
         "help output changed; rerun with UPDATE_GOLDEN=1 and review: {stale:?}"
     );
 }
+
+#[test]
+fn the_most_verbose_logs_hold_no_credentials() {
+    let tenancy = Tenancy::with_users(3);
+    let plugin = shipped_plugin("access-audit");
+    // `Tenancy::run` already fails on the client secret in any output.
+    let run = tenancy.run(&[
+        "-vv",
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "users:read,roles:read",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("host call"),
+        "-vv shows the host's calls:\n{}",
+        run.stderr
+    );
+    for needle in ["Bearer ", "bearer ", "access_token", "client_secret="] {
+        assert!(!run.stderr.contains(needle), "{needle:?} in the logs");
+    }
+    assert!(
+        run.stderr.lines().count() < 5_000,
+        "-vv stays readable: {} lines",
+        run.stderr.lines().count()
+    );
+}
