@@ -30,10 +30,18 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     let manifest = Manifest::from_component(&bytes)
         .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
 
-    // 2. The audit trail: every run is recorded, refused ones included.
+    // 2. The operator's input: a typo fails here, before anything is recorded.
+    let input = crate::input::build(
+        args.input.as_deref(),
+        args.input_file.as_deref(),
+        &args.sets,
+    )
+    .map_err(|e| Failure::new(Exit::Usage, e))?;
+
+    // 3. The audit trail: every run is recorded, refused ones included.
     let audit = open_audit(&args, &manifest, &digest, quiet)?;
 
-    // 3. Resolve the grant before anything else can fail late.
+    // 4. Resolve the grant before anything else can fail late.
     let file = load_grants(args.grants_file.as_deref())?;
     let found = file
         .as_ref()
@@ -77,16 +85,11 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         }),
     )?;
 
-    // 4. The operator's input.
-    let input = crate::input::build(
-        args.input.as_deref(),
-        args.input_file.as_deref(),
-        &args.sets,
-    )
-    .map_err(|e| Failure::new(Exit::Usage, e))?;
-
     // 5. The tenant: the demo emulator, or real credentials from the environment.
-    let (falcon, demo) = connect(&args, quiet).await?;
+    // From here on a failure still closes the run in the audit log.
+    let (falcon, demo) = connect(&args, quiet)
+        .await
+        .map_err(|f| not_run(&audit, f))?;
 
     // 6. Compile and run in the sandbox.
     let limits = Limits {
@@ -98,7 +101,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         fuel: args.limits.fuel,
     };
     let sandbox = Sandbox::new(limits.fuel.is_some())
-        .map_err(|e| Failure::new(Exit::Host, format!("{e:#}")))?;
+        .map_err(|e| not_run(&audit, Failure::new(Exit::Host, format!("{e:#}"))))?;
     let cache = if args.no_cache {
         None
     } else {
@@ -108,10 +111,8 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     };
     let loading = std::time::Instant::now();
     let (component, origin) = sandbox.load(&bytes, &digest, cache.as_ref()).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            format!("the plugin `{path}` is not a valid component: {e:#}"),
-        )
+        let message = format!("the plugin `{path}` is not a valid component: {e:#}");
+        not_run(&audit, Failure::new(Exit::Usage, message))
     })?;
     let load_time = loading.elapsed();
     let setup = RunSetup {
@@ -225,6 +226,20 @@ fn record(audit: &Option<RunAudit>, event: &str, fields: serde_json::Value) -> R
             .record(event, fields)
             .map_err(|e| Failure::new(Exit::Host, format!("failed to write the audit log: {e:#}"))),
         None => Ok(()),
+    }
+}
+
+/// Closes a started run in the audit log when it fails before the plugin
+/// runs; the failure itself is returned for the operator.
+fn not_run(audit: &Option<RunAudit>, failure: Failure) -> Failure {
+    let fields = serde_json::json!({
+        "outcome": "not-run",
+        "exit": failure.exit as u8,
+        "reason": failure.message,
+    });
+    match record(audit, "run-end", fields) {
+        Ok(()) => failure,
+        Err(audit_failure) => audit_failure,
     }
 }
 
