@@ -359,6 +359,12 @@ fn classify(err: CallError, limits: &Limits, memory: bool, output: bool) -> Stop
     // The full error carries a wasm backtrace of every frame: useful with
     // -v, noise for an operator (deep recursion makes it thousands of lines).
     tracing::debug!("plugin trap: {err:#}");
+    if let Some(exit) = err.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Stop::PluginFailed(format!(
+            "it exited with status {} instead of returning a report",
+            exit.0
+        ));
+    }
     match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => return time_limit(limits),
         Some(Trap::OutOfFuel) => {

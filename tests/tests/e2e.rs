@@ -1493,3 +1493,54 @@ fn the_most_verbose_logs_hold_no_credentials() {
         run.stderr.lines().count()
     );
 }
+
+#[test]
+fn exits_stdin_giant_logs_and_call_floods_are_handled() {
+    let exit = probe_stopped("exit", &[]);
+    assert_eq!(exit.code, 1, "{}", exit.stderr);
+    assert_has(
+        &exit.stderr,
+        "exited with status 1 instead of returning a report",
+    );
+
+    let stdin = probe_stopped("stdin", &[]);
+    assert_eq!(stdin.code, 0, "{}", stdin.stderr);
+    assert_has(&stdin.stdout, "Ok(0)");
+
+    let log = probe_stopped("huge-log", &["--max-output", "1MiB"]);
+    assert_eq!(log.code, 4, "{}", log.stderr);
+    assert_has(
+        &log.stderr,
+        "exceeded the output limit of 1MiB (--max-output)",
+    );
+
+    let tenancy = Tenancy::with_users(2);
+    let plugin = test_plugin("api-probe");
+    let args = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "users:read",
+        "--set",
+        "probe=call-budget",
+    ];
+    let flood = tenancy.run(&[&args[..], &["--max-calls", "25"]].concat());
+    assert_eq!(flood.code, 0, "{}", flood.stderr);
+    let answer: Value = serde_json::from_str(&flood.stdout).unwrap();
+    assert_eq!(answer["calls"], 26, "the 26th call is refused");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("BudgetExhausted"),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("25 API calls (--max-calls)"),
+        "{answer}"
+    );
+    assert_has(&flood.stderr, "25 calls into the host, 1 denied");
+}

@@ -40,6 +40,18 @@ impl Plugin for ApiProbe {
                 Comparison::Equals,
                 ["x"],
             )]))),
+            // Calls into the host until the call budget says no.
+            "call-budget" => {
+                let mut calls = 0u32;
+                loop {
+                    calls += 1;
+                    match users::list_users(&Filter::All) {
+                        Ok(_) if calls < 1_000 => continue,
+                        Ok(ids) => break json!({ "calls": calls, "ok": ids.len() }),
+                        Err(e) => break json!({ "calls": calls, "error": format!("{e:?}") }),
+                    }
+                }
+            }
             "bad-fql" => summarize(users::list_users(&Filter::Fql(
                 "last_name:'unterminated".into(),
             ))),

@@ -60,6 +60,16 @@ impl Plugin for Probe {
                 falcon_sdk::log_info(&"y".repeat(8192));
             },
             "panic" => panic!("the probe panicked on purpose"),
+            // Leaves through WASI's exit instead of returning a result (WASI
+            // p2 carries only success or failure, so 3 arrives as 1).
+            "exit" => std::process::exit(3),
+            "stdin" => {
+                let mut line = String::new();
+                let read = std::io::stdin().read_line(&mut line);
+                seen.insert("stdin", format!("{read:?} {line:?}"));
+            }
+            // One log line larger than the whole output budget.
+            "huge-log" => falcon_sdk::log_info(&"z".repeat(4 << 20)),
             "recurse" => {
                 seen.insert("depth", recurse(0).to_string());
             }
