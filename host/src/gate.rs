@@ -46,6 +46,8 @@ pub(crate) enum Operation {
     QueryHosts,
     ContainHosts,
     LiftContainment,
+    /// `api.call` on the route at this index of [`crate::routes::ROUTES`].
+    Call(usize),
 }
 
 impl Operation {
@@ -63,8 +65,17 @@ impl Operation {
         Self::LiftContainment,
     ];
 
-    /// The name the operation has in the contract, `interface.function`.
-    pub(crate) fn name(self) -> &'static str {
+    /// The name the operation has in the contract, `interface.function`;
+    /// for `api.call`, the route (`api.call GET /devices/queries/devices/v1`).
+    pub(crate) fn name(self) -> std::borrow::Cow<'static, str> {
+        if let Self::Call(index) = self {
+            let endpoint = crate::routes::ROUTES[index].endpoint;
+            return format!("api.call {} {}", endpoint.method.as_str(), endpoint.path).into();
+        }
+        self.typed_name().into()
+    }
+
+    fn typed_name(self) -> &'static str {
         match self {
             Self::ListUsers => "users.list-users",
             Self::GetUsers => "users.get-users",
@@ -76,6 +87,7 @@ impl Operation {
             Self::QueryHosts => "hosts.query-hosts",
             Self::ContainHosts => "hosts.contain",
             Self::LiftContainment => "hosts.lift-containment",
+            Self::Call(_) => "api.call",
         }
     }
 
@@ -83,12 +95,12 @@ impl Operation {
     pub(crate) fn parse(name: &str) -> Result<Self, String> {
         Self::ALL
             .into_iter()
-            .find(|op| op.name() == name.trim())
+            .find(|op| op.typed_name() == name.trim())
             .ok_or_else(|| {
                 let destructive: Vec<&str> = Self::ALL
                     .into_iter()
                     .filter(|op| op.tier() == Tier::Destructive)
-                    .map(Self::name)
+                    .map(Self::typed_name)
                     .collect();
                 format!(
                     "unknown operation `{}`; operations that need approval: {}",
@@ -101,6 +113,7 @@ impl Operation {
     /// The scope the operation needs.
     pub(crate) fn scope(self) -> Scope {
         let name = match self {
+            Self::Call(index) => crate::routes::ROUTES[index].scope,
             Self::ListUsers | Self::GetUsers | Self::QueryUsers => "users:read",
             Self::RolesOfUsers | Self::ListRoles => "roles:read",
             Self::ListHosts | Self::GetHosts | Self::QueryHosts => "hosts:read",
@@ -114,6 +127,7 @@ impl Operation {
     /// How much harm the operation can do.
     pub(crate) fn tier(self) -> Tier {
         match self {
+            Self::Call(index) => crate::routes::ROUTES[index].tier,
             Self::ContainHosts => Tier::Destructive,
             Self::LiftContainment => Tier::Write,
             _ => Tier::Read,
@@ -123,6 +137,7 @@ impl Operation {
     /// What the operation does, for plans and approval prompts.
     pub(crate) fn verb(self) -> &'static str {
         match self {
+            Self::Call(_) => "call",
             Self::ContainHosts => "network-contain",
             Self::LiftContainment => "lift containment from",
             _ => "read",
@@ -199,7 +214,7 @@ impl Gate {
         let scope = op.scope();
         if !self.granted.contains(&scope) {
             tracing::warn!(
-                operation = op.name(),
+                operation = %op.name(),
                 scope = scope.name(),
                 "denied: scope not granted"
             );
@@ -207,7 +222,7 @@ impl Gate {
                 "denied",
                 PluginError::NotGranted(Denial {
                     scope: scope.name().to_owned(),
-                    operation: op.name().to_owned(),
+                    operation: op.name().into_owned(),
                     remedy: format!(
                         "add `{}` to the plugin's requested scopes and run with `{}`",
                         scope.name(),
@@ -309,7 +324,7 @@ mod tests {
         for op in Operation::ALL {
             assert!(op.name().contains('.'), "{}", op.name());
             let _ = op.scope();
-            assert_eq!(Operation::parse(op.name()).unwrap(), op);
+            assert_eq!(Operation::parse(&op.name()).unwrap(), op);
             if op.tier() > Tier::Read {
                 assert!(
                     op.scope().name().ends_with(":write"),

@@ -42,10 +42,10 @@ pub(crate) fn inspect(
         _ => Default::default(),
     };
     // Destructive operations the plugin could reach with its requested scopes.
-    let destructive: Vec<&str> = Operation::ALL
+    let destructive: Vec<String> = Operation::ALL
         .into_iter()
         .filter(|op| op.tier() == Tier::Destructive && manifest.scopes.contains(&op.scope()))
-        .map(Operation::name)
+        .map(|op| op.name().into_owned())
         .collect();
     let grant_state = match &found {
         FileGrant::None => "not in the grants file".to_owned(),

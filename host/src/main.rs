@@ -36,6 +36,7 @@ mod inspect;
 mod manifest;
 mod manifest_cmd;
 mod output;
+mod routes;
 mod run;
 mod sandbox;
 mod scopes;

@@ -5,7 +5,8 @@
 //! checks that the operator granted the call's scope, pages and batches,
 //! respects the tenant's rate limit and retries. This crate gives a plugin:
 //!
-//! - the bindings of the `falcon:plugin` contract ([`users`], [`hosts`], [`runtime`]);
+//! - the bindings of the `falcon:plugin` contract ([`users`], [`hosts`], [`api`],
+//!   [`runtime`]);
 //! - [`manifest!`], which records the plugin's name, version, description and
 //!   requested scopes in the component, where the host reads them without
 //!   running any plugin code;
@@ -59,6 +60,7 @@ pub mod bindings {
 }
 
 pub use bindings::falcon::plugin::hosts;
+pub use bindings::falcon::plugin::api;
 pub use bindings::falcon::plugin::runtime;
 pub use bindings::falcon::plugin::types::{
     Comparison, Condition, Denial, Error, Filter, UpstreamError,

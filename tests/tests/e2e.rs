@@ -1544,3 +1544,89 @@ fn exits_stdin_giant_logs_and_call_floods_are_handled() {
     );
     assert_has(&flood.stderr, "25 calls into the host, 1 denied");
 }
+
+#[test]
+fn the_generic_call_follows_the_route_table_and_refuses_path_tricks() {
+    let tenancy = Tenancy::with_users(7);
+    let plugin = test_plugin("api-probe");
+    let call = |method: &str, path: &str, extra: &[&str]| -> Value {
+        let (method, path) = (format!("method={method}"), format!("path={path}"));
+        let args = [
+            &[
+                "run",
+                plugin.to_str().unwrap(),
+                "--grant",
+                "users:read",
+                "--set",
+                "probe=call",
+            ][..],
+            &["--set", &method, "--set", &path],
+            extra,
+        ]
+        .concat();
+        let run = tenancy.run(&args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("probe answer")
+    };
+
+    // A known route within the grant: the envelope comes back whole.
+    let users = call(
+        "GET",
+        "/user-management/queries/users/v1",
+        &["--set", "query=limit=5"],
+    );
+    assert_eq!(users["status"], 200, "{users}");
+    assert_eq!(users["body"]["meta"]["pagination"]["total"], 7);
+    assert_eq!(users["body"]["resources"].as_array().unwrap().len(), 5);
+
+    // A known route outside the grant: the gate refuses it like a typed call.
+    let hosts = call("GET", "/devices/queries/devices/v1", &[]);
+    let error = hosts["error"].as_str().unwrap();
+    assert!(
+        error.contains("NotGranted") && error.contains("hosts:read"),
+        "{error}"
+    );
+
+    // Destructive endpoints are only reachable through their typed, gated operation.
+    let contain = call(
+        "POST",
+        "/devices/entities/devices-actions/v2",
+        &["--set", "query=action_name=contain"],
+    );
+    assert!(
+        contain["error"]
+            .as_str()
+            .unwrap()
+            .contains("use hosts.contain"),
+        "{contain}"
+    );
+
+    // Paths that would mean another URL, or none in the table.
+    for (path, expected) in [
+        (
+            "/devices/queries/devices/v1/../../../user-management/queries/users/v1",
+            "`..`",
+        ),
+        ("/user-management/queries/users/v1%2F..%2F", "holds `%`"),
+        (
+            "//127.0.0.1:9/user-management/queries/users/v1",
+            "single `/`",
+        ),
+        (
+            "http://127.0.0.1:9/user-management/queries/users/v1",
+            "single `/`",
+        ),
+        ("/user-management/queries/users/v1?filter=x", "holds `?`"),
+        (
+            "/user-management/queries/users/v9",
+            "not in the host's route table",
+        ),
+    ] {
+        let answer = call("GET", path, &[]);
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("InvalidInput") && error.contains(expected),
+            "{path}: {answer}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! giant strings and lists, bad field names. It reports each answer so the
 //! tests can assert the host escaped, bounded or refused it.
 
-use falcon_sdk::{Comparison, Filter, Input, Plugin, fql, users};
+use falcon_sdk::{Comparison, Filter, Input, Plugin, api, fql, users};
 use serde_json::json;
 
 falcon_sdk::manifest! {
@@ -40,6 +40,26 @@ impl Plugin for ApiProbe {
                 Comparison::Equals,
                 ["x"],
             )]))),
+            // The generic call, with the method, path and query of the input.
+            "call" => {
+                let method = input.str_or("method", "GET").map_err(|e| e.to_string())?;
+                let path = input.str_or("path", "/").map_err(|e| e.to_string())?;
+                let query: Vec<(String, String)> = input
+                    .strings_or("query", &[])
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.into(), v.into())))
+                    .collect();
+                let body = input.opt_str("body").map_err(|e| e.to_string())?.map(str::to_owned);
+                match api::call(method, path, &query, body.as_deref()) {
+                    Ok(response) => {
+                        let parsed: serde_json::Value =
+                            serde_json::from_str(&response.body).unwrap_or_default();
+                        json!({ "status": response.status, "body": parsed })
+                    }
+                    Err(e) => json!({ "error": format!("{e:?}") }),
+                }
+            }
             // Calls into the host until the call budget says no.
             "call-budget" => {
                 let mut calls = 0u32;
