@@ -69,7 +69,7 @@ pub(crate) fn diagnose(err: &falcon::Error) -> Option<&'static str> {
 
 fn failed(err: &falcon::Error) -> Diagnosis {
     Diagnosis {
-        cause: err.to_string(),
+        cause: crate::chain(err),
         remedy: diagnose(err).unwrap_or("see the error above").to_owned(),
     }
 }

@@ -83,7 +83,9 @@ pub(crate) async fn serve(args: EmulatorArgs) -> Result<Exit, Failure> {
     say!("  FALCON_CLIENT_ID={}", read_only.client_id);
     say!("  FALCON_CLIENT_SECRET={}", read_only.client_secret);
     say!();
-    say!("then: host run plugins/access-audit.wasm --grant users:read,roles:read");
+    let exe =
+        std::env::current_exe().map_or_else(|_| "host".to_owned(), |p| p.display().to_string());
+    say!("then: {exe} run plugins/access-audit.wasm --grant users:read,roles:read");
     say!("Ctrl-C stops the emulator.");
 
     tokio::signal::ctrl_c()

@@ -140,6 +140,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// An error with its causes, `outer: inner: innermost`, skipping a cause
+/// whose text the previous one already contains.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// `host audit verify`: prints the verdict; exit 1 when the log is broken.
 fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
     let path = config::get()
@@ -151,6 +167,15 @@ fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
                 "no audit log given and HOME is not set; pass the log's path",
             )
         })?;
+    if !path.exists() {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "there is no audit log at `{}`; check the path",
+                path.display()
+            ),
+        ));
+    }
     let report = audit::verify(&path).map_err(|e| Failure::new(Exit::Usage, format!("{e:#}")))?;
     if report.problems.is_empty() {
         say!(
@@ -160,11 +185,12 @@ fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
         );
         Ok(Exit::Ok)
     } else {
+        let count = report.problems.len();
         say!(
-            "audit log `{}`: {} lines, {} problems",
+            "audit log `{}`: {} lines, {count} {}",
             path.display(),
             report.lines,
-            report.problems.len()
+            if count == 1 { "problem" } else { "problems" }
         );
         for problem in &report.problems {
             say!("  {problem}");

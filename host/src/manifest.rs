@@ -37,6 +37,23 @@ pub(crate) enum ManifestError {
 impl Manifest {
     /// Finds and parses the manifest in a component's bytes.
     pub(crate) fn from_component(bytes: &[u8]) -> Result<Self, ManifestError> {
+        // Name the common mistakes plainly rather than through a parser
+        // error full of byte listings.
+        match bytes.get(..8) {
+            Some([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00]) => {}
+            Some([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]) => {
+                return Err(ManifestError::NotWasm(
+                    "it is a core WebAssembly module, not a component; build the plugin for \
+                     `wasm32-wasip2`"
+                        .into(),
+                ));
+            }
+            _ => {
+                return Err(ManifestError::NotWasm(
+                    "it does not start with the WebAssembly component header".into(),
+                ));
+            }
+        }
         let mut sections = Vec::new();
         // `parse_all` walks nested modules and components too: the SDK's
         // section sits in the core module that the component wraps.

@@ -327,9 +327,16 @@ impl GrantContext<'_> {
             || "the grants file".to_owned(),
             |f| format!("`{}`", f.path.display()),
         );
+        // Name the file in the command unless it is the default one, so the
+        // suggestion writes where this run reads.
+        let file_flag = self
+            .file
+            .filter(|f| Some(&f.path) != GrantsFile::default_path().as_ref())
+            .map(|f| format!(" --grants {}", f.path.display()))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "\nor grant this exact component for good with `host grant {}`, which writes to {}:\n  \
-             [{}]\n  sha256 = \"{}\"\n  scopes = [{}]",
+            "\nor grant this exact component for good with `host grant {}{file_flag}`, which writes \
+             to {}:\n  [{}]\n  sha256 = \"{}\"\n  scopes = [{}]",
             self.plugin_path,
             location,
             manifest.name,
@@ -404,7 +411,8 @@ async fn connect(
         Failure::new(
             Exit::Falcon,
             format!(
-                "failed to authenticate to Falcon: {e}\n{}",
+                "failed to authenticate to Falcon: {}\n{}",
+                crate::chain(&e),
                 crate::check::diagnose(&e).unwrap_or("run `host check` for a diagnosis")
             ),
         )

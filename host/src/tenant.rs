@@ -73,9 +73,10 @@ pub(crate) fn credentials_from_env(
         Failure::new(
             Exit::Usage,
             format!(
-                "unknown cloud `{}` (from {}): {e}; use us-1, us-2, eu-1, us-gov-1, us-gov-2 or a \
-                 base URL",
-                cloud.value, cloud.source
+                "unknown cloud `{}` (from {}): {}",
+                cloud.value,
+                cloud.source,
+                e.to_string().trim_start_matches("invalid input: ")
             ),
         )
     })?;

@@ -816,7 +816,10 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
 
     let refused = tenancy.run(&["run", copy_arg, "--grants", grants_arg]);
     assert_eq!(refused.code, 3);
-    assert_has(&refused.stderr, &format!("host grant {copy_arg}"));
+    assert_has(
+        &refused.stderr,
+        &format!("host grant {copy_arg} --grants {grants_arg}"),
+    );
     assert_has(&refused.stderr, "[access-audit]");
     assert!(
         refused

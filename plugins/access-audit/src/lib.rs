@@ -333,7 +333,13 @@ fn audit_user(options: &Options, user: User, roles: Vec<RoleRef>) -> Result<Audi
                     user.uid
                 )
             })?;
-            Some((options.as_of.as_second() - at.as_second()).div_euclid(SECONDS_PER_DAY))
+            // A login after `as_of` (an audit of a past date) counts as
+            // "today", not as a negative age.
+            Some(
+                (options.as_of.as_second() - at.as_second())
+                    .max(0)
+                    .div_euclid(SECONDS_PER_DAY),
+            )
         }
     };
 
