@@ -186,6 +186,12 @@ pub(crate) struct RunArgs {
     #[arg(long = "approve", value_name = "OPERATION")]
     pub(crate) approve: Vec<String>,
 
+    /// Give the plugin one directory, read-write, which it sees as `/output`.
+    /// Nothing else of the filesystem is visible, and neither `..` nor a
+    /// symbolic link leads out of it. The directory must exist.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) output_dir: Option<PathBuf>,
+
     /// The grants file (TOML). Defaults to FALCON_HOST_GRANTS, then
     /// `$XDG_CONFIG_HOME/falcon-plugin-host/grants.toml` (or `~/.config/...`).
     #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]

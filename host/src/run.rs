@@ -38,6 +38,18 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     )
     .map_err(|e| Failure::new(Exit::Usage, e))?;
 
+    if let Some(dir) = &args.output_dir {
+        if !dir.is_dir() {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "--output-dir `{}` is not an existing directory; create it first",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+
     // 3. The audit trail: every run is recorded, refused ones included.
     let audit = open_audit(&args, &manifest, &digest, quiet)?;
 
@@ -82,6 +94,8 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             "requested_scopes": names(&manifest.scopes),
             "granted_scopes": names(&effective),
             "demo": args.demo,
+            "output_dir": args.output_dir.as_ref().map(|d| d.display().to_string()),
+            "dry_run": args.dry_run,
         }),
     )?;
 
@@ -124,6 +138,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         plugin_name: manifest.name.clone(),
         quiet,
         audit: audit.clone(),
+        output_dir: args.output_dir.clone(),
     };
     let outcome = sandbox.run(&component, setup, &input, &limits).await;
 

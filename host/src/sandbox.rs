@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::audit::RunAudit;
 use crate::bindings::{Plugin, PluginPre};
@@ -16,6 +16,9 @@ use crate::cache::{ComponentCache, Origin};
 use crate::gate::Gate;
 use crate::output::CappedOutput;
 use crate::units::{show_duration, show_size};
+
+/// Where the plugin sees the output directory, when one is granted.
+pub(crate) const OUTPUT_DIR: &str = "/output";
 
 /// How often the epoch ticker advances; the time limit's resolution.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -200,13 +203,24 @@ impl Sandbox {
         let stderr = CappedOutput::new(cap, output_exceeded.clone());
 
         // Nothing is granted: no env, args, preopens or network; stdin closed.
-        let wasi = WasiCtx::builder()
+        let mut builder = WasiCtx::builder();
+        builder
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+            .allow_ip_name_lookup(false);
+        // The one directory an operator may grant. wasmtime resolves every
+        // path in it with cap-std, so `..` and symbolic links cannot leave it.
+        if let Some(dir) = &setup.output_dir {
+            if let Err(e) = builder.preopened_dir(dir, OUTPUT_DIR, FsPerms::ReadWrite) {
+                return RunOutcome::failed(Stop::Host(format!(
+                    "failed to open the output directory `{}`: {e:#}",
+                    dir.display()
+                )));
+            }
+        }
+        let wasi = builder.build();
         let state = RunState {
             wasi,
             table: ResourceTable::new(),
@@ -300,6 +314,8 @@ pub(crate) struct RunSetup {
     pub(crate) quiet: bool,
     pub(crate) audit: Option<RunAudit>,
     pub(crate) interactive: bool,
+    /// The directory granted with `--output-dir`, seen as `/output`.
+    pub(crate) output_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug)]

@@ -1633,3 +1633,88 @@ fn the_generic_call_follows_the_route_table_and_refuses_path_tricks() {
         );
     }
 }
+
+#[test]
+fn the_output_directory_is_the_only_place_a_plugin_can_write_and_it_cannot_be_left() {
+    let dir = scratch("output");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // A link planted inside the output directory, pointing outside it.
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("passwd"), "secret-ish").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, out.join("link")).unwrap();
+
+    let plugin = test_plugin("sandbox-probe");
+    let run = run_host(
+        &[
+            "run",
+            plugin.to_str().unwrap(),
+            "--demo",
+            "--set",
+            "probe=output",
+            "--output-dir",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let seen: BTreeMap<String, String> = serde_json::from_str(&run.stdout).unwrap();
+    for key in ["write_report", "mkdir", "write_nested", "list"] {
+        assert!(seen[key].starts_with("ok"), "{key}: {}", seen[key]);
+    }
+    for key in [
+        "dotdot_write",
+        "dotdot_read",
+        "symlink_read",
+        "symlink_write",
+        "absolute_read",
+    ] {
+        assert!(seen[key].starts_with("denied"), "{key}: {}", seen[key]);
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.txt")).unwrap(),
+        "kept"
+    );
+    assert!(out.join("archive/2026/host.json").exists());
+    assert!(
+        !dir.join("escaped.txt").exists(),
+        "a write escaped through `..`"
+    );
+    assert!(
+        !outside.join("planted").exists(),
+        "a write escaped through a symbolic link"
+    );
+
+    // Without the flag there is no /output at all.
+    let without = run_host(
+        &[
+            "run",
+            plugin.to_str().unwrap(),
+            "--demo",
+            "--set",
+            "probe=output",
+        ],
+        &[],
+    );
+    let seen: BTreeMap<String, String> = serde_json::from_str(&without.stdout).unwrap();
+    assert!(
+        seen["write_report"].starts_with("denied"),
+        "{}",
+        seen["write_report"]
+    );
+
+    let missing = run_host(
+        &[
+            "run",
+            plugin.to_str().unwrap(),
+            "--demo",
+            "--output-dir",
+            "/nonexistent/out",
+        ],
+        &[],
+    );
+    assert_eq!(missing.code, 2);
+    assert_has(&missing.stderr, "is not an existing directory");
+}

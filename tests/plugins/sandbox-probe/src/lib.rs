@@ -70,6 +70,45 @@ impl Plugin for Probe {
             }
             // One log line larger than the whole output budget.
             "huge-log" => falcon_sdk::log_info(&"z".repeat(4 << 20)),
+            // Uses the granted output directory, then tries to leave it.
+            "output" => {
+                seen.insert(
+                    "write_report",
+                    brief(std::fs::write("/output/report.txt", b"kept")),
+                );
+                seen.insert(
+                    "mkdir",
+                    brief(std::fs::create_dir_all("/output/archive/2026")),
+                );
+                seen.insert(
+                    "write_nested",
+                    brief(std::fs::write("/output/archive/2026/host.json", b"{}")),
+                );
+                seen.insert(
+                    "list",
+                    brief(std::fs::read_dir("/output").map(|d| d.count())),
+                );
+                seen.insert(
+                    "dotdot_write",
+                    brief(std::fs::write("/output/../escaped.txt", b"x")),
+                );
+                seen.insert(
+                    "dotdot_read",
+                    brief(std::fs::read("/output/archive/../../etc/passwd").map(|b| b.len())),
+                );
+                seen.insert(
+                    "symlink_read",
+                    brief(std::fs::read("/output/link/passwd").map(|b| b.len())),
+                );
+                seen.insert(
+                    "symlink_write",
+                    brief(std::fs::write("/output/link/planted", b"x")),
+                );
+                seen.insert(
+                    "absolute_read",
+                    brief(std::fs::read("/etc/passwd").map(|b| b.len())),
+                );
+            }
             "recurse" => {
                 seen.insert("depth", recurse(0).to_string());
             }
