@@ -348,25 +348,28 @@ impl From<ErrorBodyArg> for falcon_emulator::ErrorBody {
 /// The sandbox limits; each has a default.
 #[derive(Debug, Args)]
 pub(crate) struct LimitArgs {
-    /// Wall-clock limit of the whole run.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
-    pub(crate) timeout: Duration,
+    /// Wall-clock limit of the whole run [default: 5m, or the plugin's grant].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<Duration>,
 
-    /// Time limit of one call from the plugin into the host.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub(crate) call_timeout: Duration,
+    /// Time limit of one call from the plugin into the host [default: 60s, or the plugin's grant].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) call_timeout: Option<Duration>,
 
-    /// Memory limit: all of the plugin's linear memories together.
-    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
-    pub(crate) max_memory: u64,
+    /// Memory limit: all of the plugin's linear memories together [default: 256MiB, or the
+    /// plugin's grant].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_memory: Option<u64>,
 
-    /// Output limit: bytes the plugin may write to each of stdout, stderr and the log.
-    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
-    pub(crate) max_output: u64,
+    /// Output limit: bytes the plugin may write to each of stdout, stderr and the log
+    /// [default: 1MiB, or the plugin's grant].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_output: Option<u64>,
 
-    /// Limit on the plugin's calls into the Falcon API through the host.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub(crate) max_calls: u64,
+    /// Limit on the plugin's calls into the Falcon API through the host [default: 10000, or the
+    /// plugin's grant].
+    #[arg(long, value_name = "N")]
+    pub(crate) max_calls: Option<u64>,
 
     /// Meter the plugin with this much fuel (for deterministic tests); unmetered by default.
     #[arg(long, value_name = "N")]

@@ -40,6 +40,65 @@ pub(crate) struct PluginGrant {
     /// every run of this component, without a flag or prompt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) approve: Vec<String>,
+    /// `[NAME.limits]`: this plugin's own limits, overriding the defaults
+    /// (a flag on the command line overrides these).
+    #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
+    pub(crate) limits: LimitOverrides,
+}
+
+/// Per-plugin limits in the grants file, written as on the command line:
+///
+/// ```toml
+/// [access-audit.limits]
+/// timeout = "20m"
+/// max_memory = "1GiB"
+/// max_calls = 50000
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitOverrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) call_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_calls: Option<u64>,
+}
+
+impl LimitOverrides {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Applies these overrides to `limits`.
+    ///
+    /// # Errors
+    ///
+    /// A value does not parse; the message names it.
+    pub(crate) fn apply(&self, limits: &mut crate::sandbox::Limits) -> Result<(), String> {
+        use crate::units::{parse_duration, parse_size};
+        let bad = |key: &str, e: String| format!("`limits.{key}` in the grants file: {e}");
+        if let Some(v) = &self.timeout {
+            limits.timeout = parse_duration(v).map_err(|e| bad("timeout", e))?;
+        }
+        if let Some(v) = &self.call_timeout {
+            limits.call_timeout = parse_duration(v).map_err(|e| bad("call_timeout", e))?;
+        }
+        if let Some(v) = &self.max_memory {
+            limits.max_memory = parse_size(v).map_err(|e| bad("max_memory", e))?;
+        }
+        if let Some(v) = &self.max_output {
+            limits.max_output = parse_size(v).map_err(|e| bad("max_output", e))?;
+        }
+        if let Some(v) = self.max_calls {
+            limits.max_calls = v;
+        }
+        Ok(())
+    }
 }
 
 /// The whole file: plugin name → grant.
@@ -58,6 +117,7 @@ pub(crate) enum FileGrant {
     Pinned {
         scopes: BTreeSet<Scope>,
         approve: BTreeSet<Operation>,
+        limits: LimitOverrides,
     },
     /// The entry is for other bytes: the plugin changed since it was granted.
     Stale {
@@ -140,7 +200,11 @@ impl GrantsFile {
                 .iter()
                 .filter_map(|o| Operation::parse(o).ok())
                 .collect();
-            FileGrant::Pinned { scopes, approve }
+            FileGrant::Pinned {
+                scopes,
+                approve,
+                limits: grant.limits.clone(),
+            }
         } else {
             FileGrant::Stale {
                 granted_sha256: grant.sha256.clone(),
@@ -160,17 +224,20 @@ impl GrantsFile {
         let before = self.lookup(&manifest.name, digest);
         let names: Vec<String> = scopes.iter().map(|s| s.name().to_owned()).collect();
         // Approvals were given for reviewed bytes: they do not carry over to
-        // a changed component.
-        let approve = match (&before, self.plugins.get(&manifest.name)) {
+        // a changed component. Limits size the plugin's work: they do.
+        let old = self.plugins.get(&manifest.name);
+        let approve = match (&before, old) {
             (FileGrant::Pinned { .. }, Some(old)) => old.approve.clone(),
             _ => Vec::new(),
         };
+        let limits = old.map(|old| old.limits.clone()).unwrap_or_default();
         self.plugins.insert(
             manifest.name.clone(),
             PluginGrant {
                 sha256: digest.to_owned(),
                 scopes: names,
                 approve,
+                limits,
             },
         );
         Diff::between(&before, digest, scopes)
@@ -302,6 +369,7 @@ mod tests {
         let pinned = FileGrant::Pinned {
             scopes: m.scopes.clone(),
             approve: BTreeSet::new(),
+            limits: LimitOverrides::default(),
         };
         assert_eq!(file.lookup("access-audit", D1), pinned);
         assert!(matches!(

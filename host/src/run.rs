@@ -60,10 +60,27 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         .map_or(FileGrant::None, |f| f.lookup(&manifest.name, &digest));
     let mut granted = parse_grants(&args.grants)?;
     let mut approved = parse_approvals(&args.approve)?;
-    if let FileGrant::Pinned { scopes, approve } = &found {
+    let mut limits = Limits::default();
+    if let FileGrant::Pinned {
+        scopes,
+        approve,
+        limits: overrides,
+    } = &found
+    {
         granted.extend(scopes.iter().copied());
         approved.extend(approve.iter().copied());
+        overrides
+            .apply(&mut limits)
+            .map_err(|e| Failure::new(Exit::Usage, e))?;
     }
+    // Flags override the grants file, which overrides the defaults.
+    let flags = &args.limits;
+    limits.timeout = flags.timeout.unwrap_or(limits.timeout);
+    limits.call_timeout = flags.call_timeout.unwrap_or(limits.call_timeout);
+    limits.max_memory = flags.max_memory.unwrap_or(limits.max_memory);
+    limits.max_output = flags.max_output.unwrap_or(limits.max_output);
+    limits.max_calls = flags.max_calls.unwrap_or(limits.max_calls);
+    limits.fuel = flags.fuel;
     let context = GrantContext {
         file: file.as_ref(),
         found: &found,
@@ -106,14 +123,6 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         .map_err(|f| not_run(&audit, f))?;
 
     // 6. Compile and run in the sandbox.
-    let limits = Limits {
-        timeout: args.limits.timeout,
-        call_timeout: args.limits.call_timeout,
-        max_memory: args.limits.max_memory,
-        max_output: args.limits.max_output,
-        max_calls: args.limits.max_calls,
-        fuel: args.limits.fuel,
-    };
     let sandbox = Sandbox::new(limits.fuel.is_some())
         .map_err(|e| not_run(&audit, Failure::new(Exit::Host, format!("{e:#}"))))?;
     let cache = if args.no_cache {

@@ -1718,3 +1718,46 @@ fn the_output_directory_is_the_only_place_a_plugin_can_write_and_it_cannot_be_le
     assert_eq!(missing.code, 2);
     assert_has(&missing.stderr, "is not an existing directory");
 }
+
+#[test]
+fn limits_come_from_the_plugins_grant_and_flags_override_them() {
+    let dir = scratch("grant-limits");
+    let grants = dir.join("grants.toml");
+    let plugin = test_plugin("sandbox-probe");
+    let plugin_arg = plugin.to_str().unwrap();
+    let inspect = run_host(&["inspect", plugin_arg, "--json"], &[]);
+    let digest = serde_json::from_str::<Value>(&inspect.stdout).unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let write = |timeout: &str| {
+        std::fs::write(
+            &grants,
+            format!("[sandbox-probe]\nsha256 = \"{digest}\"\nscopes = []\n\n[sandbox-probe.limits]\ntimeout = \"{timeout}\"\n"),
+        )
+        .unwrap()
+    };
+    let args = [
+        "run",
+        plugin_arg,
+        "--demo",
+        "--set",
+        "probe=loop",
+        "--grants",
+        grants.to_str().unwrap(),
+    ];
+
+    write("1s");
+    let from_file = run_host(&args, &[]);
+    assert_eq!(from_file.code, 4, "{}", from_file.stderr);
+    assert_has(&from_file.stderr, "exceeded the time limit of 1s");
+
+    let flag = run_host(&[&args[..], &["--timeout", "2s"]].concat(), &[]);
+    assert_eq!(flag.code, 4, "{}", flag.stderr);
+    assert_has(&flag.stderr, "exceeded the time limit of 2s");
+
+    write("soon");
+    let bad = run_host(&args, &[]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert_has(&bad.stderr, "`limits.timeout` in the grants file");
+}
