@@ -108,6 +108,18 @@ pub(crate) enum Command {
     /// without a real tenant. Prints a full-access and a read-only API client.
     Emulator(EmulatorArgs),
 
+    /// Print a shell completion script, generated from these flag
+    /// definitions: `host completions bash > /etc/bash_completion.d/host`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff), generated from these flag definitions:
+    /// `host man | man -l -`.
+    Man,
+
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -97,6 +97,22 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args, cli.quiet).await,
             Command::Emulator(args) => emulator_cmd::serve(args).await,
             Command::Check(args) => check::check(args, cli.quiet).await,
+            Command::Completions { shell } => {
+                let mut command = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut command, "host", &mut std::io::stdout());
+                Ok(Exit::Ok)
+            }
+            Command::Man => {
+                let command = <Cli as clap::CommandFactory>::command();
+                let mut page = Vec::new();
+                clap_mangen::Man::new(command)
+                    .render(&mut page)
+                    .map_err(|e| {
+                        Failure::new(Exit::Host, format!("failed to render the man page: {e}"))
+                    })?;
+                say!("{}", String::from_utf8_lossy(&page).trim_end());
+                Ok(Exit::Ok)
+            }
             Command::Config(ConfigCommand::Show { json }) => Ok(config::get().show(json)),
             Command::Manifest(ManifestCommand::Set {
                 plugin,

@@ -1761,3 +1761,18 @@ fn limits_come_from_the_plugins_grant_and_flags_override_them() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert_has(&bad.stderr, "`limits.timeout` in the grants file");
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_flag_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = run_host(&["completions", shell], &[]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        for flag in ["grant", "dry-run", "approve", "output-dir"] {
+            assert_has(&run.stdout, flag);
+        }
+    }
+    let man = run_host(&["man"], &[]);
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert_has(&man.stdout, ".TH host 1");
+    assert_has(&man.stdout, "Exit codes:");
+}
