@@ -89,6 +89,9 @@ pub(crate) enum Command {
         /// The grants file; see `host run --help`.
         #[arg(long = "grants", value_name = "PATH", env = "FALCON_HOST_GRANTS")]
         grants_file: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 
     /// Check the connection to Falcon as the integration guide's health check

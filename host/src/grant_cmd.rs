@@ -104,8 +104,26 @@ pub(crate) fn revoke(name: &str, flag: Option<&Path>) -> Result<Exit, Failure> {
 }
 
 /// Lists the grants.
-pub(crate) fn list(flag: Option<&Path>) -> Result<Exit, Failure> {
+pub(crate) fn list(flag: Option<&Path>, as_json: bool) -> Result<Exit, Failure> {
     let file = file_or_fail(flag)?;
+    if as_json {
+        let plugins: serde_json::Map<String, serde_json::Value> = file
+            .plugins
+            .iter()
+            .map(|(name, grant)| {
+                let value = serde_json::json!({
+                    "sha256": grant.sha256,
+                    "scopes": grant.scopes,
+                    "approve": grant.approve,
+                });
+                (name.clone(), value)
+            })
+            .collect();
+        let out =
+            serde_json::json!({ "file": file.path.display().to_string(), "plugins": plugins });
+        say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(Exit::Ok);
+    }
     if file.plugins.is_empty() {
         say!("no grants in `{}`", file.path.display());
         return Ok(Exit::Ok);

@@ -139,7 +139,7 @@ fn main() -> ExitCode {
             Command::Revoke { name, grants_file } => {
                 grant_cmd::revoke(&name, grants_file.as_deref())
             }
-            Command::Grants { grants_file } => grant_cmd::list(grants_file.as_deref()),
+            Command::Grants { grants_file, json } => grant_cmd::list(grants_file.as_deref(), json),
             Command::Inspect {
                 plugin,
                 grants_file,

@@ -859,6 +859,12 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
     assert_has(&regrant.stdout, "no scope changed");
     assert_has(&regrant.stdout, "(2 unchanged)");
 
+    let json = run_host(&["grants", "--grants", grants_arg, "--json"], &[]);
+    let listed_json: Value = serde_json::from_str(&json.stdout).expect("grants --json");
+    assert_eq!(
+        listed_json["plugins"]["access-audit"]["scopes"],
+        serde_json::json!(["roles:read", "users:read"])
+    );
     let listed = run_host(&["grants", "--grants", grants_arg], &[]);
     assert_has(&listed.stdout, "access-audit");
     assert_has(&listed.stdout, "roles:read, users:read");
