@@ -52,17 +52,21 @@ fn build_plugins() -> &'static () {
             "-p",
             "access-audit",
             "-p",
+            "sensor-health",
+            "-p",
             "sandbox-probe",
             "-p",
             "contain-hosts",
             "-p",
             "api-probe",
         ]);
-        let from = wasm_output("access-audit");
-        let to = root().join("plugins").join("access-audit.wasm");
-        std::fs::copy(&from, &to).unwrap_or_else(|e| {
-            panic!("failed to copy {} to {}: {e}", from.display(), to.display())
-        });
+        for shipped in ["access-audit", "sensor-health"] {
+            let from = wasm_output(shipped);
+            let to = root().join("plugins").join(format!("{shipped}.wasm"));
+            std::fs::copy(&from, &to).unwrap_or_else(|e| {
+                panic!("failed to copy {} to {}: {e}", from.display(), to.display())
+            });
+        }
     })
 }
 

@@ -1747,7 +1747,10 @@ async fn large_tenant_requests_stay_cheap() {
         )
         .await;
     timed("details of 5000 hosts", started);
-    eprintln!("  of which in the handler: {} s", details.body["meta"]["query_time"]);
+    eprintln!(
+        "  of which in the handler: {} s",
+        details.body["meta"]["query_time"]
+    );
     assert_eq!(
         details.body["resources"].as_array().map(Vec::len),
         Some(5000)

@@ -297,8 +297,10 @@ pub(crate) struct EmulatorArgs {
     #[arg(long, default_value_t = 40)]
     pub(crate) iocs: usize,
 
-    /// The cloud named in the token response's `X-Cs-Region` header.
-    #[arg(long, default_value = "us-1")]
+    /// The cloud named in the token response's `X-Cs-Region` header. The
+    /// default names no real cloud on purpose: SDKs that autodiscover (FalconPy
+    /// does) would otherwise leave the emulator for the real cloud of that name.
+    #[arg(long, default_value = "emulator")]
     pub(crate) region: String,
 
     /// Lifetime of access tokens.

@@ -1782,3 +1782,72 @@ fn completions_and_the_man_page_come_from_the_flag_definitions() {
     assert_has(&man.stdout, ".TH host 1");
     assert_has(&man.stdout, "Exit codes:");
 }
+
+#[test]
+fn sensor_health_findings_match_the_fleet() {
+    let spec = TenantSpec {
+        seed: 5,
+        users: 3,
+        hosts: 400,
+        ..TenantSpec::demo()
+    };
+    let tenancy = Tenancy::start(&spec);
+    let tenant = tenancy.emulator().tenant();
+    let plugin = shipped_plugin("sensor-health");
+    let as_of = spec.anchor;
+    let run = tenancy.run(&[
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "hosts:read,sensor-update-policies:read",
+        "--set",
+        "format=json",
+        "--set",
+        &format!("as_of={as_of}"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+
+    // The rules of the plugin's README, applied to the emulator's own data.
+    let key = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    let mut newest: BTreeMap<String, String> = BTreeMap::new();
+    for build in tenant.builds.iter().filter(|b| b.stage == "prod") {
+        let entry = newest
+            .entry(build.platform.to_ascii_lowercase())
+            .or_insert_with(|| build.sensor_version.clone());
+        if key(&build.sensor_version) > key(entry) {
+            *entry = build.sensor_version.clone();
+        }
+    }
+    let visible: Vec<_> = tenant.hosts.iter().filter(|h| !h.hidden).collect();
+    let ids = |pred: &dyn Fn(&&falcon_emulator::Host) -> bool| -> BTreeSet<String> {
+        visible
+            .iter()
+            .filter(|h| pred(h))
+            .map(|h| h.device_id.clone())
+            .collect()
+    };
+    let outdated = ids(&|h| {
+        newest
+            .get(&h.platform_name.to_ascii_lowercase())
+            .is_some_and(|n| key(&h.agent_version) < key(n))
+    });
+    let rfm = ids(&|h| h.reduced_functionality_mode == "yes");
+    let stale = ids(&|h| (as_of.as_second() - h.last_seen.as_second()).max(0) / 86_400 >= 14);
+    let got = |field: &str| -> BTreeSet<String> {
+        report[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["device_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(report["host_count"], visible.len());
+    assert_eq!(got("outdated"), outdated);
+    assert_eq!(got("reduced_functionality_mode"), rfm);
+    assert_eq!(got("not_seen"), stale);
+    for (name, set) in [("outdated", &outdated), ("rfm", &rfm), ("stale", &stale)] {
+        assert!(!set.is_empty(), "the fleet should exercise {name}");
+    }
+    assert_has(&run.stderr, "least privilege: every granted scope was used");
+}

@@ -755,31 +755,3 @@ mod tests {
         assert_eq!(held, ["FalconGroupingTags/b"]);
     }
 }
-
-#[cfg(test)]
-mod bench {
-    use super::*;
-    use crate::tenant::TenantSpec;
-
-    #[test]
-    #[ignore = "timing only"]
-    fn device_view_cost() {
-        let t = Tenant::generate(&TenantSpec { hosts: 5000, ..TenantSpec::demo() });
-        let started = std::time::Instant::now();
-        let views: Vec<Value> = t.hosts.iter().map(|h| device_view(&t, &t.cid, h)).collect();
-        eprintln!("views: {:?}", started.elapsed());
-        let started = std::time::Instant::now();
-        for h in &t.hosts {
-            std::hint::black_box(policies_of(&t, h));
-        }
-        eprintln!("policies_of: {:?}", started.elapsed());
-        let started = std::time::Instant::now();
-        for h in &t.hosts {
-            std::hint::black_box(stamp(h.last_seen));
-        }
-        eprintln!("stamps: {:?}", started.elapsed());
-        let started = std::time::Instant::now();
-        std::hint::black_box(serde_json::to_vec(&views).map(|v| v.len()).unwrap_or(0));
-        eprintln!("serialise: {:?}", started.elapsed());
-    }
-}
