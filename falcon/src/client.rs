@@ -204,7 +204,7 @@ impl ClientBuilder {
 }
 
 /// One API call for [`Client::execute`]: endpoint, query pairs and an
-/// optional JSON body.
+/// optional JSON or form body.
 #[derive(Clone)]
 pub struct ApiRequest {
     /// The operation.
@@ -213,6 +213,10 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     /// The JSON body, if any.
     pub body: Option<Value>,
+    /// A `multipart/form-data` body of text fields (RTR script and put-file
+    /// uploads, which Falcon takes only as multipart), if any; sent instead
+    /// of `body` when both are set.
+    pub form: Option<Vec<(String, String)>>,
     /// Whether a 404 answer is returned as a response (batch lookups where
     /// every id was unknown) instead of an error.
     pub not_found_is_partial: bool,
@@ -232,6 +236,7 @@ impl fmt::Debug for ApiRequest {
             .field("endpoint", &self.endpoint.to_string())
             .field("query", &self.query)
             .field("has_body", &self.body.is_some())
+            .field("has_form", &self.form.is_some())
             .field("not_found_is_partial", &self.not_found_is_partial)
             .field("accept_partial", &self.accept_partial)
             .field("binary", &self.binary)
@@ -246,6 +251,7 @@ impl ApiRequest {
             endpoint,
             query: Vec::new(),
             body: None,
+            form: None,
             not_found_is_partial: false,
             accept_partial: false,
             binary: false,
@@ -273,6 +279,22 @@ impl ApiRequest {
     #[must_use]
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Sets a `multipart/form-data` body of text fields `pairs`, sent in
+    /// place of any JSON body.
+    #[must_use]
+    pub fn form<K: Into<String>, V: Into<String>>(
+        mut self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.form = Some(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -537,18 +559,30 @@ impl Inner {
             if !request.query.is_empty() {
                 builder = builder.query(&request.query);
             }
-            match &body {
-                Some(bytes) => {
+            match (&request.form, &body) {
+                (Some(pairs), _) => {
+                    // Built anew for each attempt: a multipart form is
+                    // consumed by sending it.
+                    let form = pairs
+                        .iter()
+                        .fold(reqwest::multipart::Form::new(), |form, (k, v)| {
+                            form.text(k.clone(), v.clone())
+                        });
+                    builder = builder.multipart(form);
+                }
+                (None, Some(bytes)) => {
                     builder = builder
                         .header(CONTENT_TYPE, "application/json")
                         .body(bytes.clone())
                 }
                 // Some Falcon endpoints reject body-less POSTs without a
                 // content type (gofalcon works around the same).
-                None if matches!(endpoint.method, Method::Post | Method::Put | Method::Patch) => {
+                (None, None)
+                    if matches!(endpoint.method, Method::Post | Method::Put | Method::Patch) =>
+                {
                     builder = builder.header(CONTENT_TYPE, "application/json");
                 }
-                None => {}
+                (None, None) => {}
             }
             self.stats.api_requests.fetch_add(1, Ordering::Relaxed);
             let outcome = match builder.send().await {
@@ -946,6 +980,10 @@ mod tests {
         let req = ApiRequest::new(ep).json(serde_json::json!({"password": "p4ssw0rd"}));
         let text = format!("{req:?}");
         assert!(!text.contains("p4ssw0rd"), "{text}");
+        let req = ApiRequest::new(ep).form([("content", "secret-script-body")]);
+        let text = format!("{req:?}");
+        assert!(!text.contains("secret-script-body"), "{text}");
+        assert!(text.contains("has_form: true"), "{text}");
     }
 
     #[test]

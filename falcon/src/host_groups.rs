@@ -1,4 +1,4 @@
-//! Host groups: listing, details, creation, deletion and membership
+//! Host groups: listing, details, creation, changes, deletion and membership
 //! (scopes `host-group:read` / `host-group:write`, console "Host groups:
 //! Read/Write").
 //!
@@ -44,6 +44,13 @@ pub const GET_GROUPS: Endpoint =
 /// `POST /devices/entities/host-groups/v1` (createHostGroups).
 pub const CREATE_GROUPS: Endpoint = Endpoint::write(
     Method::Post,
+    "/devices/entities/host-groups/v1",
+    SCOPE_WRITE,
+);
+/// `PATCH /devices/entities/host-groups/v1` (updateHostGroups).
+/// Retried like a read (setting the same values twice sets them once).
+pub const UPDATE_GROUPS: Endpoint = Endpoint::idempotent_write(
+    Method::Patch,
     "/devices/entities/host-groups/v1",
     SCOPE_WRITE,
 );
@@ -225,6 +232,53 @@ impl NewHostGroup {
     }
 }
 
+/// A change to one group; fields left `None` are not changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostGroupUpdate {
+    /// The group id.
+    pub id: String,
+    /// The new name.
+    pub name: Option<String>,
+    /// The new description.
+    pub description: Option<String>,
+    /// The new FQL rule (dynamic groups only).
+    pub assignment_rule: Option<String>,
+}
+
+impl HostGroupUpdate {
+    /// A change to group `id` (nothing changed yet).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            description: None,
+            assignment_rule: None,
+        }
+    }
+
+    /// Sets the new name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the new description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the new assignment rule of a dynamic group.
+    #[must_use]
+    pub fn assignment_rule(mut self, rule: impl Into<String>) -> Self {
+        self.assignment_rule = Some(rule.into());
+        self
+    }
+}
+
 /// Host-group calls; get one with [`Client::host_groups`].
 #[derive(Debug, Clone, Copy)]
 pub struct HostGroups<'a> {
@@ -339,6 +393,49 @@ impl HostGroups<'_> {
             .next()
             .ok_or_else(|| decode_error(&CREATE_GROUPS, "the created group was not returned"))?;
         HostGroup::from_json(created)
+    }
+
+    /// Changes a group's name, description or assignment rule; returns the
+    /// group as changed. Retried like a read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id or name, or a change that
+    /// changes nothing; [`Error::Api`] (404) for an unknown group;
+    /// [`Error::Forbidden`] without `host-group:write`; any error of
+    /// [`Client::execute`].
+    pub async fn update(&self, update: &HostGroupUpdate) -> Result<HostGroup> {
+        let id = non_empty(&update.id)?;
+        let mut resource = json!({ "id": id });
+        for (key, value) in [
+            ("name", &update.name),
+            ("description", &update.description),
+            ("assignment_rule", &update.assignment_rule),
+        ] {
+            if let Some(value) = value {
+                resource[key] = json!(value);
+            }
+        }
+        if update.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(Error::InvalidInput("host group name is empty".into()));
+        }
+        if resource.as_object().is_some_and(|r| r.len() == 1) {
+            return Err(Error::InvalidInput(format!(
+                "the change to host group {id} changes nothing"
+            )));
+        }
+        let response = self
+            .client
+            .execute(ApiRequest::new(UPDATE_GROUPS).json(json!({ "resources": [resource] })))
+            .await?
+            .error_for_errors(&UPDATE_GROUPS)?;
+        let changed = response
+            .envelope
+            .resource_list()
+            .into_iter()
+            .next()
+            .ok_or_else(|| decode_error(&UPDATE_GROUPS, "the changed group was not returned"))?;
+        HostGroup::from_json(changed)
     }
 
     /// Deletes groups by id; idempotent, so retried after 429, 5xx and

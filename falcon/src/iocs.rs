@@ -1,4 +1,5 @@
-//! Custom IOCs (IOC Management): search, details, creation and deletion
+//! Custom IOCs (IOC Management): search, details, creation, changes and
+//! deletion
 //! (scopes `ioc:read` / `ioc:write`, console "IOC Manager APIs:
 //! Read/Write").
 //!
@@ -47,6 +48,9 @@ pub const GET: Endpoint = Endpoint::read(Method::Get, "/iocs/entities/indicators
 /// `POST /iocs/entities/indicators/v1` (indicator_create_v1).
 pub const CREATE: Endpoint =
     Endpoint::write(Method::Post, "/iocs/entities/indicators/v1", SCOPE_WRITE);
+/// `PATCH /iocs/entities/indicators/v1` (indicator_update_v1).
+pub const UPDATE: Endpoint =
+    Endpoint::write(Method::Patch, "/iocs/entities/indicators/v1", SCOPE_WRITE);
 /// `DELETE /iocs/entities/indicators/v1` (indicator_delete_v1).
 /// Retried like a read (deleting twice deletes once).
 pub const DELETE: Endpoint =
@@ -246,6 +250,141 @@ impl NewIoc {
     }
 }
 
+/// A change to one indicator; fields left `None` are not changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IocChange {
+    /// The indicator id.
+    pub id: String,
+    /// The new action.
+    pub action: Option<String>,
+    /// The new severity.
+    pub severity: Option<String>,
+    /// The new description.
+    pub description: Option<String>,
+    /// The new platforms (replacing the old).
+    pub platforms: Option<Vec<String>>,
+    /// The new tags (replacing the old).
+    pub tags: Option<Vec<String>>,
+    /// Whether it applies to every host.
+    pub applied_globally: Option<bool>,
+    /// The new host groups (replacing the old).
+    pub host_groups: Option<Vec<String>>,
+}
+
+impl IocChange {
+    /// A change to indicator `id` (nothing changed yet).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the action.
+    #[must_use]
+    pub fn action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
+    }
+
+    /// Sets the severity.
+    #[must_use]
+    pub fn severity(mut self, severity: impl Into<String>) -> Self {
+        self.severity = Some(severity.into());
+        self
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Replaces the tags.
+    #[must_use]
+    pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
+        self.tags = Some(tags.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Replaces the platforms.
+    #[must_use]
+    pub fn platforms<S: Into<String>>(mut self, platforms: impl IntoIterator<Item = S>) -> Self {
+        self.platforms = Some(platforms.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Applies the indicator to every host.
+    #[must_use]
+    pub fn globally(mut self) -> Self {
+        self.applied_globally = Some(true);
+        self
+    }
+
+    /// Applies the indicator only to these host groups.
+    #[must_use]
+    pub fn host_groups<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+        self.applied_globally = Some(false);
+        self.host_groups = Some(ids.into_iter().map(Into::into).collect());
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({ "id": self.id.trim() });
+        for (key, value) in [
+            ("action", &self.action),
+            ("severity", &self.severity),
+            ("description", &self.description),
+        ] {
+            if let Some(value) = value {
+                v[key] = json!(value);
+            }
+        }
+        for (key, value) in [
+            ("platforms", &self.platforms),
+            ("tags", &self.tags),
+            ("host_groups", &self.host_groups),
+        ] {
+            if let Some(value) = value {
+                v[key] = json!(value);
+            }
+        }
+        if let Some(global) = self.applied_globally {
+            v["applied_globally"] = json!(global);
+        }
+        v
+    }
+}
+
+/// Changes to indicators, with an optional audit comment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IocUpdate {
+    /// The audit-log comment.
+    pub comment: Option<String>,
+    /// The changes, one per indicator (at most 2000).
+    pub indicators: Vec<IocChange>,
+}
+
+impl IocUpdate {
+    /// The changes `indicators`.
+    pub fn new(indicators: impl IntoIterator<Item = IocChange>) -> Self {
+        Self {
+            comment: None,
+            indicators: indicators.into_iter().collect(),
+        }
+    }
+
+    /// Sets the audit-log comment.
+    #[must_use]
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+}
+
 /// IOC calls; get one with [`Client::iocs`].
 #[derive(Debug, Clone, Copy)]
 pub struct Iocs<'a> {
@@ -356,6 +495,87 @@ impl Iocs<'_> {
             .into_iter()
             .map(Ioc::from_json)
             .collect()
+    }
+
+    /// Changes indicators in one request. The changed indicators come back
+    /// in [`Batch::found`] (in the order given); ids Falcon does not know or
+    /// refuses come back in [`Batch::missing`] and [`Batch::errors`]. Not
+    /// replayed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for more than 2000 changes, an empty or
+    /// repeated id; [`Error::Api`] (400) for an invalid value (an unknown
+    /// action or severity) or an error not tied to an id;
+    /// [`Error::Forbidden`] without `ioc:write`; [`Error::WriteUncertain`];
+    /// any error of [`Client::execute`].
+    pub async fn update(&self, update: &IocUpdate) -> Result<Batch<Ioc>> {
+        if update.indicators.len() > CREATE_LIMIT {
+            return Err(Error::InvalidInput(format!(
+                "at most {CREATE_LIMIT} ioc changes per update call"
+            )));
+        }
+        let asked: Vec<&str> = update.indicators.iter().map(|c| c.id.as_str()).collect();
+        let ids = unique_ids(&asked, "ioc id")?;
+        if ids.len() != asked.len() {
+            return Err(Error::InvalidInput(
+                "an ioc update changes each indicator once".into(),
+            ));
+        }
+        if ids.is_empty() {
+            return Ok(Batch::default());
+        }
+        let mut body = json!({
+            "indicators": update.indicators.iter().map(IocChange::to_json).collect::<Vec<_>>(),
+        });
+        if let Some(comment) = &update.comment {
+            body["comment"] = json!(comment);
+        }
+        let response = self
+            .client
+            .execute(ApiRequest::new(UPDATE).json(body).allow_partial())
+            .await?;
+        let mut changed = std::collections::HashMap::new();
+        for raw in response.envelope.resource_list() {
+            let ioc = Ioc::from_json(raw)?;
+            changed.insert(ioc.id.clone(), ioc);
+        }
+        let mut refused = std::collections::HashMap::new();
+        for error in &response.envelope.errors {
+            match &error.id {
+                Some(id) => {
+                    refused.entry(id.clone()).or_insert_with(|| crate::IdError {
+                        id: id.clone(),
+                        code: error.code,
+                        message: error.message.clone(),
+                    });
+                }
+                None if changed.is_empty() => {
+                    return Err(Error::Api {
+                        endpoint: UPDATE.to_string(),
+                        status: response.status,
+                        code: error.code,
+                        message: error.message.clone(),
+                        trace_id: response.trace_id.clone(),
+                        body: None,
+                    });
+                }
+                None => {
+                    tracing::warn!(endpoint = %UPDATE, code = error.code, message = %error.message, "falcon write reported an error not tied to an id");
+                }
+            }
+        }
+        let mut batch = Batch::default();
+        for id in ids {
+            if let Some(error) = refused.remove(&id) {
+                batch.errors.push(error);
+            }
+            match changed.remove(&id) {
+                Some(ioc) => batch.found.push(ioc),
+                None => batch.missing.push(id),
+            }
+        }
+        Ok(batch)
     }
 
     /// Deletes indicators by id; idempotent, so retried after 429, 5xx and

@@ -41,9 +41,10 @@
 //!   its scope: [`hosts`] (scroll and offset queries, details, online state,
 //!   actions, tags), [`host_groups`], [`alerts`] (offset query, `after`-paged
 //!   combined listing, details, v3 updates), [`incidents`], [`policies`]
-//!   (prevention, response, sensor update), [`sensors`] (builds,
-//!   installers, binary download, CCID), [`rtr`] (sessions, commands by
-//!   tier), [`iocs`] (custom IOCs, `after` paging) and [`users`] (users,
+//!   (prevention, response, sensor update; creation, changes, deletion,
+//!   precedence), [`sensors`] (builds, installers, binary download, CCID),
+//!   [`rtr`] (sessions, commands by tier, admin scripts and put-files),
+//!   [`iocs`] (custom IOCs, `after` paging, changes) and [`users`] (users,
 //!   roles, role grants). Query and change requests are structs, not long lists of
 //!   optional arguments.
 //! - [`fql`] builds filters with escaped values.

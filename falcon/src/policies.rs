@@ -1,5 +1,5 @@
 //! Prevention, response (RTR) and sensor-update policies: listing, details,
-//! members and actions. Each kind has its own scopes
+//! members, actions, creation, changes, deletion and precedence. Each kind has its own scopes
 //! (`prevention-policies:*`, `response-policies:*`,
 //! `sensor-update-policies:*`); [`PolicyKind`] picks the endpoints.
 //!
@@ -14,6 +14,10 @@
 //! policies
 //!     .act(&PolicyActionRequest::new(PolicyAction::AddHostGroup, ["<policy id>"]).group("<group id>"))
 //!     .await?;
+//!
+//! use falcon::policies::{NewPolicy, PolicyUpdate};
+//! let created = policies.create(&NewPolicy::new("servers", "Windows")).await?;
+//! policies.update(&PolicyUpdate::new(&created.id).description("tier-1 servers")).await?;
 //! # Ok(()) }
 //! ```
 
@@ -22,6 +26,7 @@ use serde_json::{Value, json};
 use crate::client::{ApiRequest, Client};
 use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
+use crate::hosts::{WriteOutcome, merge_write};
 use crate::model::{boolean, decode_error, id_strings, present, text, time};
 use crate::paging::{
     Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
@@ -138,6 +143,59 @@ impl PolicyKind {
             "/policy/entities/prevention-actions/v1",
             "/policy/entities/response-actions/v1",
             "/policy/entities/sensor-update-actions/v1"
+        ))
+    }
+
+    /// `POST /policy/entities/<kind>/v1` (`v2` for sensor update): creates
+    /// policies.
+    pub fn create_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Post,
+            write,
+            "/policy/entities/prevention/v1",
+            "/policy/entities/response/v1",
+            "/policy/entities/sensor-update/v2"
+        ))
+    }
+
+    /// `PATCH /policy/entities/<kind>/v1` (`v2` for sensor update): changes
+    /// policies. Retried like a read (setting the same values twice sets
+    /// them once).
+    pub fn update_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Patch,
+            idempotent_write,
+            "/policy/entities/prevention/v1",
+            "/policy/entities/response/v1",
+            "/policy/entities/sensor-update/v2"
+        ))
+    }
+
+    /// `DELETE /policy/entities/<kind>/v1`: deletes policies. Retried like
+    /// a read (deleting twice deletes once).
+    pub fn delete_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Delete,
+            idempotent_write,
+            "/policy/entities/prevention/v1",
+            "/policy/entities/response/v1",
+            "/policy/entities/sensor-update/v1"
+        ))
+    }
+
+    /// `POST /policy/entities/<kind>-precedence/v1`: orders a platform's
+    /// policies. Retried like a read (the same order twice is one order).
+    pub fn precedence_endpoint(self) -> Endpoint {
+        self.scoped(kind_endpoint!(
+            self,
+            Post,
+            idempotent_write,
+            "/policy/entities/prevention-precedence/v1",
+            "/policy/entities/response-precedence/v1",
+            "/policy/entities/sensor-update-precedence/v1"
         ))
     }
 }
@@ -293,6 +351,97 @@ impl PolicyActionRequest {
     }
 }
 
+/// A policy to create (disabled, last in its platform's precedence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewPolicy {
+    /// The name, unique per kind and platform.
+    pub name: String,
+    /// `Windows`, `Mac` or `Linux`.
+    pub platform_name: String,
+    /// The description.
+    pub description: Option<String>,
+}
+
+impl NewPolicy {
+    /// A policy named `name` for `platform_name` (`Windows`, `Mac`,
+    /// `Linux`).
+    pub fn new(name: impl Into<String>, platform_name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            platform_name: platform_name.into(),
+            description: None,
+        }
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+/// A change to one policy; fields left `None` are not changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyUpdate {
+    /// The policy id.
+    pub id: String,
+    /// The new name.
+    pub name: Option<String>,
+    /// The new description.
+    pub description: Option<String>,
+}
+
+impl PolicyUpdate {
+    /// A change to policy `id` (nothing changed yet).
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            description: None,
+        }
+    }
+
+    /// Sets the new name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the new description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+}
+
+/// The order of a platform's policies, first (highest precedence) first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyPrecedence {
+    /// `Windows`, `Mac` or `Linux`.
+    pub platform_name: String,
+    /// Every policy of the platform except the platform default, in order.
+    pub ids: Vec<String>,
+}
+
+impl PolicyPrecedence {
+    /// Orders `platform_name`'s policies as `ids`.
+    pub fn new<S: Into<String>>(
+        platform_name: impl Into<String>,
+        ids: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            platform_name: platform_name.into(),
+            ids: ids.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// Policy calls of one kind; get one with [`Client::policies`].
 #[derive(Debug, Clone, Copy)]
 pub struct Policies<'a> {
@@ -431,5 +580,143 @@ impl Policies<'_> {
             .into_iter()
             .map(Policy::from_json)
             .collect()
+    }
+    /// Creates a policy (HTTP 201), disabled and without host groups. Not
+    /// replayed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty name or platform; [`Error::Api`]
+    /// (409) when the kind already has a policy of that name on the
+    /// platform, (400) for an unknown platform; [`Error::Forbidden`]
+    /// without the kind's write scope; [`Error::WriteUncertain`]; any error
+    /// of [`Client::execute`].
+    pub async fn create(&self, policy: &NewPolicy) -> Result<Policy> {
+        let name = policy.name.trim();
+        let platform = policy.platform_name.trim();
+        if name.is_empty() || platform.is_empty() {
+            return Err(Error::InvalidInput(
+                "a new policy needs a name and a platform".into(),
+            ));
+        }
+        let mut resource = json!({ "name": name, "platform_name": platform });
+        if let Some(d) = &policy.description {
+            resource["description"] = json!(d);
+        }
+        let endpoint = self.kind.create_endpoint();
+        let response = self
+            .client
+            .execute(ApiRequest::new(endpoint).json(json!({ "resources": [resource] })))
+            .await?
+            .error_for_errors(&endpoint)?;
+        let created = response
+            .envelope
+            .resource_list()
+            .into_iter()
+            .next()
+            .ok_or_else(|| decode_error(&endpoint, "the created policy was not returned"))?;
+        Policy::from_json(created)
+    }
+
+    /// Changes a policy's name or description; returns the policy as
+    /// changed. Retried like a read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id or name, or a change that
+    /// changes nothing; [`Error::Api`] (404) for an unknown policy;
+    /// [`Error::Forbidden`] without the kind's write scope; any error of
+    /// [`Client::execute`].
+    pub async fn update(&self, update: &PolicyUpdate) -> Result<Policy> {
+        let id = update.id.trim();
+        if id.is_empty() {
+            return Err(Error::InvalidInput("policy id is empty".into()));
+        }
+        if update.name.is_none() && update.description.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "the change to policy {id} changes nothing"
+            )));
+        }
+        let mut resource = json!({ "id": id });
+        if let Some(name) = &update.name {
+            if name.trim().is_empty() {
+                return Err(Error::InvalidInput("policy name is empty".into()));
+            }
+            resource["name"] = json!(name);
+        }
+        if let Some(d) = &update.description {
+            resource["description"] = json!(d);
+        }
+        let endpoint = self.kind.update_endpoint();
+        let response = self
+            .client
+            .execute(ApiRequest::new(endpoint).json(json!({ "resources": [resource] })))
+            .await?
+            .error_for_errors(&endpoint)?;
+        let changed = response
+            .envelope
+            .resource_list()
+            .into_iter()
+            .next()
+            .ok_or_else(|| decode_error(&endpoint, "the changed policy was not returned"))?;
+        Policy::from_json(changed)
+    }
+
+    /// Deletes policies by id, 500 per request; ids Falcon refuses (a
+    /// platform default, a policy still enabled, an unknown id) come back in
+    /// [`WriteOutcome::errors`]. Idempotent, so retried after 429, 5xx and
+    /// transport errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
+    /// without the kind's write scope; [`Error::Api`] for an error not tied
+    /// to an id; any error of [`Client::execute`].
+    pub async fn delete<S: AsRef<str>>(&self, ids: &[S]) -> Result<WriteOutcome> {
+        let ids = unique_ids(ids, "policy id")?;
+        let endpoint = self.kind.delete_endpoint();
+        let mut outcome = WriteOutcome::default();
+        for part in ids.chunks(GET_IDS) {
+            let mut request = ApiRequest::new(endpoint).allow_partial();
+            for id in part {
+                request = request.query("ids", id.clone());
+            }
+            let response = self.client.execute(request).await?;
+            merge_write(&endpoint, part, response, &mut outcome)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Sets the precedence of a platform's policies. Falcon wants every
+    /// policy of the platform except the platform default, once each.
+    /// Retried like a read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty platform, no id or an empty or
+    /// repeated id; [`Error::Api`] (400) when the list is not the
+    /// platform's full set of policies; [`Error::Forbidden`] without the
+    /// kind's write scope; any error of [`Client::execute`].
+    pub async fn set_precedence(&self, precedence: &PolicyPrecedence) -> Result<()> {
+        let platform = precedence.platform_name.trim();
+        let ids = unique_ids(&precedence.ids, "policy id")?;
+        if platform.is_empty() || ids.is_empty() {
+            return Err(Error::InvalidInput(
+                "a precedence needs a platform and its policy ids".into(),
+            ));
+        }
+        if ids.len() != precedence.ids.len() {
+            return Err(Error::InvalidInput(
+                "a precedence lists each policy once".into(),
+            ));
+        }
+        let endpoint = self.kind.precedence_endpoint();
+        self.client
+            .execute(
+                ApiRequest::new(endpoint).json(json!({ "ids": ids, "platform_name": platform })),
+            )
+            .await?
+            .error_for_errors(&endpoint)?;
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Real Time Response: sessions and commands on one host
 //! (scopes `real-time-response:read`, `real-time-response:write` and
-//! `real-time-response-admin:write` by command tier).
+//! `real-time-response-admin:write` by command tier), and the admin's
+//! cloud scripts and put-files (`real-time-response-admin:write`).
 //!
 //! Starting a session and running a command change state: they are never
 //! replayed, and an unknown outcome is [`Error::WriteUncertain`]. A host
@@ -19,6 +20,12 @@
 //!     .await?;
 //! println!("{}", output.stdout);
 //! rtr.close_session(&session.session_id).await?;
+//!
+//! // An admin script, run by name with `runscript -CloudFile="collect.ps1"`.
+//! use falcon::rtr::{FileKind, FileQuery, NewCloudFile};
+//! rtr.create_file(&NewCloudFile::new(FileKind::Script, "collect.ps1", "collects logs", "Get-Date"))
+//!     .await?;
+//! let ids = rtr.file_ids(&FileQuery::all(FileKind::Script)).await?;
 //! # Ok(()) }
 //! ```
 
@@ -29,7 +36,10 @@ use serde_json::{Value, json};
 use crate::client::{ApiRequest, Client};
 use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
-use crate::model::{boolean, decode_error, int, present, text};
+use crate::model::{boolean, decode_error, id_strings, int, present, strings, text, time};
+use crate::paging::{
+    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
+};
 
 /// Scope of sessions and read-only commands.
 pub const SCOPE_READ: &str = "real-time-response:read";
@@ -66,6 +76,62 @@ pub const BATCH_INIT: Endpoint = Endpoint::write(
     "/real-time-response/combined/batch-init-session/v1",
     SCOPE_READ,
 );
+
+/// `GET /real-time-response/queries/scripts/v1` (RTR_ListScripts).
+pub const QUERY_SCRIPTS: Endpoint = Endpoint::read(
+    Method::Get,
+    "/real-time-response/queries/scripts/v1",
+    SCOPE_ADMIN,
+);
+/// `GET /real-time-response/entities/scripts/v1` (RTR_GetScripts).
+pub const GET_SCRIPTS: Endpoint = Endpoint::read(
+    Method::Get,
+    "/real-time-response/entities/scripts/v1",
+    SCOPE_ADMIN,
+);
+/// `POST /real-time-response/entities/scripts/v1` (RTR_CreateScripts).
+pub const CREATE_SCRIPT: Endpoint = Endpoint::write(
+    Method::Post,
+    "/real-time-response/entities/scripts/v1",
+    SCOPE_ADMIN,
+);
+/// `DELETE /real-time-response/entities/scripts/v1` (RTR_DeleteScripts).
+/// Retried like a read (deleting twice deletes once).
+pub const DELETE_SCRIPT: Endpoint = Endpoint::idempotent_write(
+    Method::Delete,
+    "/real-time-response/entities/scripts/v1",
+    SCOPE_ADMIN,
+);
+/// `GET /real-time-response/queries/put-files/v1` (RTR_ListPut_Files).
+pub const QUERY_PUT_FILES: Endpoint = Endpoint::read(
+    Method::Get,
+    "/real-time-response/queries/put-files/v1",
+    SCOPE_ADMIN,
+);
+/// `GET /real-time-response/entities/put-files/v1` (RTR_GetPut_Files).
+pub const GET_PUT_FILES: Endpoint = Endpoint::read(
+    Method::Get,
+    "/real-time-response/entities/put-files/v1",
+    SCOPE_ADMIN,
+);
+/// `POST /real-time-response/entities/put-files/v1` (RTR_CreatePut_Files).
+pub const CREATE_PUT_FILE: Endpoint = Endpoint::write(
+    Method::Post,
+    "/real-time-response/entities/put-files/v1",
+    SCOPE_ADMIN,
+);
+/// `DELETE /real-time-response/entities/put-files/v1` (RTR_DeletePut_Files).
+/// Retried like a read (deleting twice deletes once).
+pub const DELETE_PUT_FILE: Endpoint = Endpoint::idempotent_write(
+    Method::Delete,
+    "/real-time-response/entities/put-files/v1",
+    SCOPE_ADMIN,
+);
+
+/// Page size of script and put-file queries.
+pub const FILE_PAGE_LIMIT: u32 = 100;
+/// Script or put-file ids per details request.
+pub const FILE_GET_IDS: usize = 100;
 
 /// Most hosts in one batch session.
 pub const MAX_BATCH_HOSTS: usize = 10_000;
@@ -363,6 +429,199 @@ impl BatchCommand {
     }
 }
 
+/// Which admin cloud files: custom scripts (`runscript -CloudFile=`) or
+/// put-files (`put`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// Custom scripts.
+    Script,
+    /// Put-files.
+    PutFile,
+}
+
+impl FileKind {
+    /// The endpoint listing this kind's ids.
+    pub fn query_endpoint(self) -> Endpoint {
+        match self {
+            Self::Script => QUERY_SCRIPTS,
+            Self::PutFile => QUERY_PUT_FILES,
+        }
+    }
+
+    /// The endpoint returning this kind's files by id.
+    pub fn get_endpoint(self) -> Endpoint {
+        match self {
+            Self::Script => GET_SCRIPTS,
+            Self::PutFile => GET_PUT_FILES,
+        }
+    }
+
+    /// The endpoint uploading a file of this kind.
+    pub fn create_endpoint(self) -> Endpoint {
+        match self {
+            Self::Script => CREATE_SCRIPT,
+            Self::PutFile => CREATE_PUT_FILE,
+        }
+    }
+
+    /// The endpoint deleting a file of this kind.
+    pub fn delete_endpoint(self) -> Endpoint {
+        match self {
+            Self::Script => DELETE_SCRIPT,
+            Self::PutFile => DELETE_PUT_FILE,
+        }
+    }
+}
+
+/// Which scripts or put-files to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileQuery {
+    /// Scripts or put-files.
+    pub kind: FileKind,
+    /// An FQL filter; `None` lists every file of the kind.
+    pub filter: Option<String>,
+    /// A sort such as `created_timestamp.desc`.
+    pub sort: Option<String>,
+}
+
+impl FileQuery {
+    /// Every file of `kind`.
+    pub fn all(kind: FileKind) -> Self {
+        Self {
+            kind,
+            filter: None,
+            sort: None,
+        }
+    }
+
+    /// The files of `kind` matching an FQL filter.
+    pub fn filtered(kind: FileKind, filter: impl Into<String>) -> Self {
+        Self {
+            kind,
+            filter: Some(filter.into()),
+            sort: None,
+        }
+    }
+}
+
+/// An admin cloud script or put-file.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CloudFile {
+    /// The id.
+    pub id: String,
+    /// The name (what `runscript -CloudFile=` and `put` take).
+    pub name: String,
+    /// The description.
+    pub description: String,
+    /// `script` or `binary`.
+    pub file_type: String,
+    /// `private`, `group`, `public`.
+    pub permission_type: String,
+    /// Platforms it is for.
+    pub platform: Vec<String>,
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: Option<i64>,
+    /// A script's text (put-files do not return their content).
+    pub content: Option<String>,
+    /// When it was uploaded.
+    pub created_timestamp: Option<jiff::Timestamp>,
+    /// When it last changed.
+    pub modified_timestamp: Option<jiff::Timestamp>,
+    /// The whole object as the API returned it.
+    pub raw: Value,
+}
+
+impl CloudFile {
+    fn from_json(raw: Value) -> Result<Self> {
+        let id = present(&raw, "id")
+            .ok_or_else(|| decode_error(&GET_SCRIPTS, "a cloud file has no `id`"))?;
+        Ok(Self {
+            id,
+            name: text(&raw, "name"),
+            description: text(&raw, "description"),
+            file_type: text(&raw, "file_type"),
+            permission_type: text(&raw, "permission_type"),
+            platform: strings(&raw, "platform"),
+            sha256: text(&raw, "sha256"),
+            size: int(&raw, "size"),
+            content: raw
+                .get("content")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            created_timestamp: time(&raw, "created_timestamp"),
+            modified_timestamp: time(&raw, "modified_timestamp"),
+            raw,
+        })
+    }
+}
+
+/// A script or put-file to upload. The content is sent as a text field of a
+/// `multipart/form-data` body, the form Falcon takes for uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewCloudFile {
+    /// Script or put-file.
+    pub kind: FileKind,
+    /// The name, unique per kind.
+    pub name: String,
+    /// The description (Falcon requires one).
+    pub description: String,
+    /// The content.
+    pub content: String,
+    /// `private` (Falcon's default), `group` or `public`.
+    pub permission_type: Option<String>,
+    /// `windows`, `mac` or `linux` (Falcon's default is `windows`).
+    pub platform: Option<String>,
+    /// A comment for the audit log.
+    pub comment: Option<String>,
+}
+
+impl NewCloudFile {
+    /// A file of `kind` named `name` with `description` and `content`.
+    pub fn new(
+        kind: FileKind,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+            description: description.into(),
+            content: content.into(),
+            permission_type: None,
+            platform: None,
+            comment: None,
+        }
+    }
+
+    /// Sets who may use the file (`private`, `group`, `public`).
+    #[must_use]
+    pub fn permission_type(mut self, permission_type: impl Into<String>) -> Self {
+        self.permission_type = Some(permission_type.into());
+        self
+    }
+
+    /// Sets the platform (`windows`, `mac`, `linux`).
+    #[must_use]
+    pub fn platform(mut self, platform: impl Into<String>) -> Self {
+        self.platform = Some(platform.into());
+        self
+    }
+
+    /// Sets the audit-log comment.
+    #[must_use]
+    pub fn comment(mut self, comment: impl Into<String>) -> Self {
+        self.comment = Some(comment.into());
+        self
+    }
+}
+
 /// Per-host results of a batch call, in `order`; hosts not reported get an
 /// error. Results come keyed by agent id under `resources` or
 /// `combined.resources`.
@@ -626,6 +885,126 @@ impl Rtr<'_> {
             }
             tokio::time::sleep(Duration::from_millis(250).min(timeout)).await;
         }
+    }
+
+    /// The ids of every script or put-file matching `query`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] without `real-time-response-admin:write`; any
+    /// error of [`Client::execute`].
+    pub async fn file_ids(&self, query: &FileQuery) -> Result<Vec<String>> {
+        let endpoint = query.kind.query_endpoint();
+        let request = ApiRequest::new(endpoint)
+            .query_opt(
+                "filter",
+                query.filter.as_deref().filter(|f| !f.trim().is_empty()),
+            )
+            .query_opt(
+                "sort",
+                query.sort.as_deref().filter(|s| !s.trim().is_empty()),
+            );
+        let values = collect_offset_paged(
+            self.client,
+            request,
+            OffsetPaging {
+                limit: FILE_PAGE_LIMIT,
+                window: None,
+                max: None,
+            },
+        )
+        .await?;
+        id_strings(&endpoint, values)
+    }
+
+    /// Scripts or put-files by id, in the order given.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
+    /// without `real-time-response-admin:write`; [`Error::Decode`] for a
+    /// file without `id`; any error of [`Client::execute`].
+    pub async fn files<S: AsRef<str>>(
+        &self,
+        kind: FileKind,
+        ids: &[S],
+    ) -> Result<Batch<CloudFile>> {
+        let ids = unique_ids(ids, "rtr file id")?;
+        if ids.is_empty() {
+            return Ok(Batch::default());
+        }
+        lookup_batch(
+            self.client,
+            &ApiRequest::new(kind.get_endpoint()),
+            &ids,
+            BatchSpec {
+                ids_in: IdsIn::Query("ids"),
+                max_ids: FILE_GET_IDS,
+                id_key: "id",
+            },
+        )
+        .await?
+        .try_map(CloudFile::from_json)
+    }
+
+    /// Uploads a script or put-file. Falcon does not return the new id:
+    /// find it with [`Rtr::file_ids`] (filter on `name`). Not replayed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty name, description or content;
+    /// [`Error::Api`] (409) when a file of that name exists;
+    /// [`Error::Forbidden`] without `real-time-response-admin:write`;
+    /// [`Error::WriteUncertain`]; any error of [`Client::execute`].
+    pub async fn create_file(&self, file: &NewCloudFile) -> Result<()> {
+        let name = file.name.trim();
+        if name.is_empty() || file.description.trim().is_empty() || file.content.is_empty() {
+            return Err(Error::InvalidInput(
+                "an rtr file needs a name, a description and content".into(),
+            ));
+        }
+        let mut form = vec![
+            ("name", name.to_owned()),
+            ("description", file.description.clone()),
+            ("content", file.content.clone()),
+        ];
+        for (key, value) in [
+            ("permission_type", &file.permission_type),
+            ("platform", &file.platform),
+            ("comments_for_audit_log", &file.comment),
+        ] {
+            if let Some(value) = value {
+                form.push((key, value.clone()));
+            }
+        }
+        let endpoint = file.kind.create_endpoint();
+        self.client
+            .execute(ApiRequest::new(endpoint).form(form))
+            .await?
+            .error_for_errors(&endpoint)?;
+        Ok(())
+    }
+
+    /// Deletes one script or put-file; idempotent, so retried after 429,
+    /// 5xx and transport errors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty id; [`Error::Api`] (404) for an
+    /// unknown id (also when a retry follows a delete that arrived);
+    /// [`Error::Forbidden`] without `real-time-response-admin:write`; any
+    /// error of [`Client::execute`].
+    pub async fn delete_file(&self, kind: FileKind, id: &str) -> Result<()> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Error::InvalidInput("rtr file id is empty".into()));
+        }
+        let endpoint = kind.delete_endpoint();
+        self.client
+            .execute(ApiRequest::new(endpoint).query("ids", id))
+            .await?
+            .error_for_errors(&endpoint)?;
+        Ok(())
     }
 }
 
