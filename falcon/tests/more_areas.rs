@@ -184,6 +184,16 @@ async fn policies_of_each_kind_builds_and_installers() -> TestResult {
         .get(&[installers[0].sha256.clone()])
         .await?;
     assert_eq!(got.found.len(), 1);
+    // A binary download: the body comes back as bytes, not as an envelope.
+    let bytes = client.sensors().download(&installers[0].sha256).await?;
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains(&installers[0].sha256), "{text}");
+    let missing = client
+        .sensors()
+        .download(&"0".repeat(64))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.status(), Some(404), "{missing}");
     let ccid = client.sensors().ccid().await?;
     assert!(ccid.to_lowercase().starts_with(&tenant.cid), "{ccid}");
     Ok(())
