@@ -38,12 +38,7 @@ impl AuditLog {
     /// The default path: `$XDG_STATE_HOME/falcon-plugin-host/audit.jsonl`, else
     /// `~/.local/state/falcon-plugin-host/audit.jsonl`.
     pub(crate) fn default_path() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state"))
-            })?;
+        let base = crate::config::user_dir("XDG_STATE_HOME", &[".local", "state"])?;
         Some(base.join("falcon-plugin-host").join("audit.jsonl"))
     }
 

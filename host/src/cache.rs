@@ -46,10 +46,7 @@ impl ComponentCache {
     /// The default directory: `$XDG_CACHE_HOME/falcon-plugin-host/components`,
     /// else `~/.cache/falcon-plugin-host/components`.
     pub(crate) fn default_dir() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        let base = crate::config::user_dir("XDG_CACHE_HOME", &[".cache"])?;
         Some(base.join("falcon-plugin-host").join("components"))
     }
 

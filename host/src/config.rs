@@ -82,10 +82,7 @@ impl Config {
     /// `$XDG_CONFIG_HOME/falcon-plugin-host/config.toml`, else
     /// `~/.config/falcon-plugin-host/config.toml`.
     pub(crate) fn default_path() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        let base = crate::config::user_dir("XDG_CONFIG_HOME", &[".config"])?;
         Some(base.join("falcon-plugin-host").join("config.toml"))
     }
 
@@ -282,6 +279,16 @@ impl Config {
         }
         Exit::Ok
     }
+}
+
+/// A per-user base directory: `$VAR` when set (the XDG convention), else
+/// `$HOME` joined with `fallback`; none without either.
+pub(crate) fn user_dir(var: &str, fallback: &[&str]) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    Some(fallback.iter().fold(home, |path, part| path.join(part)))
 }
 
 static LOADED: std::sync::OnceLock<Config> = std::sync::OnceLock::new();

@@ -130,10 +130,7 @@ impl GrantsFile {
     /// `$XDG_CONFIG_HOME/falcon-plugin-host/grants.toml`, else
     /// `~/.config/falcon-plugin-host/grants.toml`.
     pub(crate) fn default_path() -> Option<PathBuf> {
-        let base = std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        let base = crate::config::user_dir("XDG_CONFIG_HOME", &[".config"])?;
         Some(base.join("falcon-plugin-host").join("grants.toml"))
     }
 
