@@ -59,8 +59,8 @@ pub mod bindings {
     });
 }
 
-pub use bindings::falcon::plugin::hosts;
 pub use bindings::falcon::plugin::api;
+pub use bindings::falcon::plugin::hosts;
 pub use bindings::falcon::plugin::runtime;
 pub use bindings::falcon::plugin::types::{
     Comparison, Condition, Denial, Error, Filter, UpstreamError,

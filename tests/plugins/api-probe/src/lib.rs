@@ -50,7 +50,10 @@ impl Plugin for ApiProbe {
                     .into_iter()
                     .filter_map(|pair| pair.split_once('=').map(|(k, v)| (k.into(), v.into())))
                     .collect();
-                let body = input.opt_str("body").map_err(|e| e.to_string())?.map(str::to_owned);
+                let body = input
+                    .opt_str("body")
+                    .map_err(|e| e.to_string())?
+                    .map(str::to_owned);
                 match api::call(method, path, &query, body.as_deref()) {
                     Ok(response) => {
                         let parsed: serde_json::Value =
