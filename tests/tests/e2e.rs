@@ -1851,3 +1851,90 @@ fn sensor_health_findings_match_the_fleet() {
     }
     assert_has(&run.stderr, "least privilege: every granted scope was used");
 }
+
+/// Replaces what changes between builds and runs (digests, sizes, ports,
+/// paths under the scratch directory) so the golden files hold the shape.
+fn normalized(text: &str, replacements: &[(&str, &str)]) -> String {
+    let mut out = text.to_owned();
+    for (from, to) in replacements {
+        out = out.replace(from, to);
+    }
+    out
+}
+
+fn assert_golden(name: &str, actual: &str) {
+    let path = e2e::root().join("tests").join("golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        actual, expected,
+        "{name} changed; rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
+}
+
+#[test]
+fn inspect_check_and_config_output_match_the_golden_files() {
+    let dir = scratch("golden-output");
+    let plugin = shipped_plugin("access-audit");
+    let plugin_arg = plugin.to_str().unwrap();
+    let grants = dir.join("grants.toml");
+    let grants_arg = grants.to_str().unwrap();
+    let inspect_json = run_host(
+        &["inspect", plugin_arg, "--json", "--grants", grants_arg],
+        &[],
+    );
+    let facts: Value = serde_json::from_str(&inspect_json.stdout).unwrap();
+    let digest = facts["sha256"].as_str().unwrap().to_owned();
+    let size = facts["size"].to_string();
+    let root = e2e::root().display().to_string();
+    let stable = [
+        (digest.as_str(), "<sha256>"),
+        (size.as_str(), "<size>"),
+        (root.as_str(), "<root>"),
+    ];
+
+    let inspect = run_host(&["inspect", plugin_arg, "--grants", grants_arg], &[]);
+    assert_golden(
+        "inspect-access-audit.txt",
+        &normalized(&inspect.stdout, &stable),
+    );
+    assert_golden(
+        "inspect-access-audit.json",
+        &normalized(&inspect_json.stdout, &stable),
+    );
+
+    let tenancy = Tenancy::with_users(4);
+    let url = tenancy.emulator().base_url();
+    let env = tenancy.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let volatile = [(url.as_str(), "<emulator>"), (root.as_str(), "<root>")];
+    let check = run_host(&["check"], &env);
+    assert_golden("check.txt", &normalized(&check.stdout, &volatile));
+    let check_json = run_host(&["check", "--json"], &env);
+    assert_golden("check.json", &normalized(&check_json.stdout, &volatile));
+
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "cloud = \"eu-1\"\nmember_cid = \"0123456789abcdef0123456789abcdef\"\n",
+    )
+    .unwrap();
+    let config_arg = config.to_str().unwrap();
+    let shown_env = [
+        ("FALCON_CLIENT_ID", "an-id"),
+        ("FALCON_CLIENT_SECRET", "a-secret"),
+        ("HOME", "/home/op"),
+    ];
+    let shown = run_host(&["config", "show", "--config", config_arg], &shown_env);
+    let paths = [(config_arg, "<config>"), (root.as_str(), "<root>")];
+    assert!(!shown.stdout.contains("a-secret"));
+    assert_golden("config-show.txt", &normalized(&shown.stdout, &paths));
+    let shown_json = run_host(
+        &["config", "show", "--config", config_arg, "--json"],
+        &shown_env,
+    );
+    assert_golden("config-show.json", &normalized(&shown_json.stdout, &paths));
+}
