@@ -84,6 +84,9 @@ impl RunState {
             }))
         });
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        if let Some(progress) = &self.progress {
+            progress.inc(1);
+        }
         tracing::debug!(
             operation = %op.name(),
             ok = result.is_ok(),

@@ -148,8 +148,13 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         quiet,
         audit: audit.clone(),
         output_dir: args.output_dir.clone(),
+        progress: progress_line(&manifest.name, quiet),
     };
+    let progress = setup.progress.clone();
     let outcome = sandbox.run(&component, setup, &input, &limits).await;
+    if let Some(progress) = progress {
+        progress.finish_and_clear();
+    }
 
     // 7. Report: the plugin's own output, its result, then the summary.
     if !quiet {
@@ -251,6 +256,24 @@ fn record(audit: &Option<RunAudit>, event: &str, fields: serde_json::Value) -> R
             .map_err(|e| Failure::new(Exit::Host, format!("failed to write the audit log: {e:#}"))),
         None => Ok(()),
     }
+}
+
+/// A spinner with the calls made so far, on stderr, only on a terminal and
+/// never with `--quiet`: scripts and logs get no control characters.
+fn progress_line(plugin: &str, quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal as _;
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg}: {pos} calls into the host, {elapsed}",
+    )
+    .ok()?;
+    let bar = indicatif::ProgressBar::new_spinner()
+        .with_style(style)
+        .with_message(format!("running {plugin}"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }
 
 /// Closes a started run in the audit log when it fails before the plugin

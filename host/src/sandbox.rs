@@ -114,6 +114,8 @@ pub(crate) struct RunState {
     pub(crate) audit: Option<RunAudit>,
     /// Whether destructive writes may be approved at a terminal prompt.
     pub(crate) interactive: bool,
+    /// The progress line on a terminal, if any; plugin log lines print above it.
+    pub(crate) progress: Option<indicatif::ProgressBar>,
 }
 
 impl std::fmt::Debug for RunState {
@@ -239,6 +241,7 @@ impl Sandbox {
             quiet: setup.quiet,
             audit: setup.audit,
             interactive: setup.interactive,
+            progress: setup.progress,
         };
 
         let mut store = Store::new(&self.engine, state);
@@ -316,6 +319,8 @@ pub(crate) struct RunSetup {
     pub(crate) interactive: bool,
     /// The directory granted with `--output-dir`, seen as `/output`.
     pub(crate) output_dir: Option<std::path::PathBuf>,
+    /// The progress line, on a terminal.
+    pub(crate) progress: Option<indicatif::ProgressBar>,
 }
 
 #[derive(Debug)]

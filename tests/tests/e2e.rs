@@ -1938,3 +1938,65 @@ fn inspect_check_and_config_output_match_the_golden_files() {
     );
     assert_golden("config-show.json", &normalized(&shown_json.stdout, &paths));
 }
+
+#[test]
+fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
+    // In a pipe: no spinner, no escape sequences.
+    let piped = probe_stopped("loop", &["--timeout", "1s"]);
+    assert!(
+        !piped.stderr.contains('\u{1b}'),
+        "escape codes in piped stderr:\n{}",
+        piped.stderr
+    );
+    assert!(
+        !piped.stderr.contains("running sandbox-probe"),
+        "{}",
+        piped.stderr
+    );
+
+    // On a terminal (tmux): the spinner names the plugin and counts its calls.
+    let session = format!("e2e-progress-{}", std::process::id());
+    let plugin = test_plugin("sandbox-probe");
+    let log = scratch("progress").join("audit.jsonl");
+    let command = format!(
+        "{} run {} --demo --set probe=loop --timeout 4s --no-cache --audit-log {}; sleep 3",
+        e2e::host_bin().display(),
+        plugin.display(),
+        log.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux runs (./dev test installs it)")
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "20",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let during =
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let after =
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
+    let _ = tmux(&["kill-session", "-t", &session]);
+    assert_has(&during, "running sandbox-probe: 0 calls into the host");
+    assert!(
+        !after.contains("running sandbox-probe"),
+        "the spinner is cleared at the end:\n{after}"
+    );
+    assert_has(&after, "exceeded the time limit of 4s");
+}
