@@ -59,6 +59,10 @@ pub(crate) fn diagnose(err: &falcon::Error) -> Option<&'static str> {
             "the API cannot be reached: check FALCON_CLOUD (the console URL tells the cloud), \
              the network and any proxy"
         }
+        E::Api { status: 308, .. } => {
+            "wrong cloud: these credentials belong to another cloud, and the API redirected the \
+             call there; set FALCON_CLOUD to the cloud named in the address above"
+        }
         E::Unauthorized { .. } => {
             "the API rejected a fresh token: the API client may have just been changed; wait a \
              few minutes and retry"

@@ -1219,6 +1219,20 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
         );
     }
 
+    // Credentials of another cloud: the token service names it, and every
+    // call is redirected there.
+    let mut elsewhere = ApiClient::full_access();
+    elsewhere.home_region = Some("us-2".into());
+    tenancy.emulator().add_client(elsewhere.clone());
+    let wrong_cloud = check(&elsewhere, &[]);
+    assert_eq!(wrong_cloud.code, 5, "{}", wrong_cloud.stdout);
+    assert_has(&wrong_cloud.stdout, "FAILED  list hosts");
+    assert_has(&wrong_cloud.stdout, "api.us-2.crowdstrike");
+    assert_has(
+        &wrong_cloud.stdout,
+        "wrong cloud: these credentials belong to another cloud",
+    );
+
     // Nothing listening at the configured address.
     let nowhere = run_host(
         &["check"],

@@ -92,6 +92,13 @@ pub struct ApiClient {
     pub scopes: BTreeSet<String>,
     /// A disabled client can get no token, and its existing tokens stop working.
     pub enabled: bool,
+    /// The cloud this client really belongs to, when it is not the emulator's
+    /// (`None`). Its token response then names that cloud in `X-Cs-Region`,
+    /// and its API calls are redirected there with 308, as Falcon does for
+    /// credentials sent to the wrong cloud. The redirect points at a
+    /// `.invalid` host, which never resolves: a client that follows
+    /// redirects must not leave this machine.
+    pub home_region: Option<String>,
 }
 
 impl ApiClient {
@@ -125,6 +132,7 @@ impl ApiClient {
             client_secret: random_secret(),
             scopes: scopes.into_iter().collect(),
             enabled: true,
+            home_region: None,
         }
     }
 }
@@ -136,6 +144,7 @@ impl fmt::Debug for ApiClient {
             .field("client_secret", &"<redacted>")
             .field("scopes", &self.scopes)
             .field("enabled", &self.enabled)
+            .field("home_region", &self.home_region)
             .finish()
     }
 }
@@ -154,6 +163,8 @@ pub(crate) struct Caller {
     pub(crate) scopes: Arc<BTreeSet<String>>,
     /// The CID the token is for: 0 for the parent, else a child (`member_cid`).
     pub(crate) tenant: usize,
+    /// The client's own cloud, when it is not this one.
+    pub(crate) home_region: Option<String>,
 }
 
 struct Token {
@@ -214,10 +225,11 @@ impl Tokens {
             .live
             .get(token)
             .filter(|t| t.expires > Instant::now())?;
-        clients.get(&live.client_id).filter(|c| c.enabled)?;
+        let client = clients.get(&live.client_id).filter(|c| c.enabled)?;
         Some(Caller {
             scopes: Arc::clone(&live.scopes),
             tenant: live.tenant,
+            home_region: client.home_region.clone(),
         })
     }
 }
@@ -302,7 +314,15 @@ pub(crate) async fn token(
         "token_type": "bearer",
         "expires_in": lifetime.as_secs(),
     });
-    (StatusCode::CREATED, Json(body)).into_response()
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    // The token service answers for every cloud and names the one the
+    // credentials belong to; that is how clients autodiscover.
+    if let Some(home) = client.home_region.as_deref() {
+        if let Ok(value) = axum::http::HeaderValue::from_str(home) {
+            response.headers_mut().insert("x-cs-region", value);
+        }
+    }
+    response
 }
 
 /// `POST /oauth2/revoke`: HTTP Basic client credentials, form field `token`.

@@ -56,6 +56,8 @@ pub(crate) async fn gateway(
         )
     } else if let Some(status) = server_error {
         ctx.fail(status, GATEWAY, faults::server_error_message(status))
+    } else if let Some(home) = foreign_region(&ctx, &region) {
+        redirect_to_region(&ctx, &home, request.uri())
     } else {
         request.extensions_mut().insert(ctx.clone());
         let tenant = ctx.caller.as_ref().map_or(0, |c| c.tenant);
@@ -69,6 +71,27 @@ pub(crate) async fn gateway(
         response = faults::null_lists(response).await;
     }
     faults::rewrite_error(response, faults.error_body)
+}
+
+/// The caller's own cloud, when its credentials belong to another one.
+fn foreign_region(ctx: &Ctx, region: &str) -> Option<String> {
+    let home = ctx.caller.as_ref()?.home_region.clone()?;
+    (home != region).then_some(home)
+}
+
+/// Falcon's answer to a call sent to the wrong cloud: 308 to the right one.
+/// The host is under `.invalid` (RFC 6761), so following it goes nowhere.
+fn redirect_to_region(ctx: &Ctx, home: &str, uri: &axum::http::Uri) -> Response {
+    let location = format!("https://api.{home}.crowdstrike.invalid{uri}");
+    let mut response = ctx.fail(
+        StatusCode::PERMANENT_REDIRECT,
+        GATEWAY,
+        "Permanent Redirect",
+    );
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 /// The longest request line accepted; Falcon's gateways refuse long `ids=` lists
@@ -102,13 +125,17 @@ fn take_budget(shared: &Shared, ctx: &Ctx, request: &Request) -> Decision {
 
 fn decorate(response: &mut Response, region: &str, ctx: &Ctx, decision: Decision) {
     let headers = response.headers_mut();
+    // The token endpoint may already have named the client's own cloud.
+    let named = headers.contains_key("x-cs-region");
     let mut set = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(HeaderName::from_static(name), value);
         }
     };
     set("x-cs-traceid", ctx.trace_id.clone());
-    set("x-cs-region", region.to_owned());
+    if !named {
+        set("x-cs-region", region.to_owned());
+    }
     set("x-ratelimit-limit", decision.limit.to_string());
     set("x-ratelimit-remaining", decision.remaining.to_string());
     if let Some(at) = decision.retry_after {
