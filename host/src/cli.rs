@@ -174,6 +174,9 @@ pub(crate) enum AuditCommand {
         /// The log; defaults to FALCON_HOST_AUDIT_LOG, then the default path.
         #[arg(value_name = "PATH", env = "FALCON_HOST_AUDIT_LOG")]
         log: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -130,7 +130,7 @@ fn main() -> ExitCode {
                 };
                 manifest_cmd::set(&plugin, output.as_deref(), &new)
             }
-            Command::Audit(AuditCommand::Verify { log }) => verify_audit(log),
+            Command::Audit(AuditCommand::Verify { log, json }) => verify_audit(log, json),
             Command::Grant {
                 plugin,
                 scopes,
@@ -173,7 +173,7 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
 }
 
 /// `host audit verify`: prints the verdict; exit 1 when the log is broken.
-fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
+fn verify_audit(log: Option<std::path::PathBuf>, as_json: bool) -> Result<Exit, Failure> {
     let path = config::get()
         .audit_log(log.as_deref())
         .map(|s| s.value)
@@ -193,6 +193,17 @@ fn verify_audit(log: Option<std::path::PathBuf>) -> Result<Exit, Failure> {
         ));
     }
     let report = audit::verify(&path).map_err(|e| Failure::new(Exit::Usage, format!("{e:#}")))?;
+    let intact = report.problems.is_empty();
+    if as_json {
+        let out = serde_json::json!({
+            "log": path.display().to_string(),
+            "lines": report.lines,
+            "intact": intact,
+            "problems": report.problems,
+        });
+        say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(if intact { Exit::Ok } else { Exit::PluginFailed });
+    }
     if report.problems.is_empty() {
         say!(
             "audit log `{}`: {} lines, chain intact",

@@ -732,6 +732,12 @@ fn every_run_and_call_is_audited_and_tampering_is_detected() {
         );
     };
     verify(0, "6 lines, chain intact");
+    let json = run_host(&["audit", "verify", log_arg, "--json"], &[]);
+    let verdict: Value = serde_json::from_str(&json.stdout).expect("verify --json");
+    assert_eq!(
+        (verdict["intact"].clone(), verdict["lines"].clone()),
+        (Value::Bool(true), 6.into())
+    );
 
     let lines: Vec<&str> = text.lines().collect();
     let write = |kept: &[&str]| std::fs::write(&log, kept.join("\n") + "\n").unwrap();
