@@ -76,9 +76,15 @@ impl RunState {
                 status: 504,
                 code: None,
                 message: format!(
-                    "`{}` took longer than {} (--call-timeout)",
+                    "`{}` took longer than {} (--call-timeout){}",
                     op.name(),
-                    crate::units::show_duration(self.call_timeout)
+                    crate::units::show_duration(self.call_timeout),
+                    // The request may have left before the deadline.
+                    if op.tier() > Tier::Read {
+                        "; the write may have been applied: check before repeating it"
+                    } else {
+                        ""
+                    }
                 ),
                 trace_id: None,
             }))

@@ -190,19 +190,22 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     if let Some(gate) = outcome.gate.as_ref().filter(|g| g.is_dry_run()) {
         print_plan(&falcon, gate).await;
     }
-    if let Some(gate) = &outcome.gate {
-        let fields = serde_json::json!({
-            "outcome": outcome_name(&outcome.result),
-            "exit": exit as u8,
-            "calls": gate.calls(),
-            "denials": gate.denials(),
-            "used_scopes": names(gate.used()),
-            "duration_ms": outcome.elapsed.as_millis() as u64,
-        });
-        record(&audit, "run-end", fields)?;
-        if let (Some(audit), false) = (&audit, quiet) {
-            eprintln!("host: recorded as run {} in the audit log", audit.run_id());
-        }
+    // Every started run ends in the log, also when the sandbox could not be
+    // set up (then no call was made).
+    let (calls, denials, used) = outcome.gate.as_ref().map_or((0, 0, Vec::new()), |g| {
+        (g.calls(), g.denials(), names(g.used()))
+    });
+    let fields = serde_json::json!({
+        "outcome": outcome_name(&outcome.result),
+        "exit": exit as u8,
+        "calls": calls,
+        "denials": denials,
+        "used_scopes": used,
+        "duration_ms": outcome.elapsed.as_millis() as u64,
+    });
+    record(&audit, "run-end", fields)?;
+    if let (Some(audit), false) = (&audit, quiet) {
+        eprintln!("host: recorded as run {} in the audit log", audit.run_id());
     }
     if !quiet && let Some(gate) = &outcome.gate {
         let started = Startup {
