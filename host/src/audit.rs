@@ -18,9 +18,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Write as _};
 use std::path::{Path, PathBuf};
 
+use crate::manifest::sha256_hex;
 use anyhow::Context as _;
 use serde_json::{Map, Value, json};
-use sha2::{Digest as _, Sha256};
 
 /// The `prev` of the first line.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -126,7 +126,7 @@ impl RunAudit {
             std::process::id(),
             jiff::Timestamp::now().as_nanosecond()
         );
-        let run_id = hex(&Sha256::digest(seed.as_bytes()))[..16].to_owned();
+        let run_id = sha256_hex(seed.as_bytes())[..16].to_owned();
         Self {
             log: std::sync::Arc::new(std::sync::Mutex::new(log)),
             run_id,
@@ -167,9 +167,7 @@ impl RunAudit {
 fn hash_of(fields: &Map<String, Value>) -> String {
     let mut without = fields.clone();
     without.remove("hash");
-    hex(&Sha256::digest(
-        Value::Object(without).to_string().as_bytes(),
-    ))
+    sha256_hex(Value::Object(without).to_string().as_bytes())
 }
 
 fn head_path(log: &Path) -> PathBuf {
@@ -330,10 +328,6 @@ fn check_head(head: Option<&str>, report: &mut Verification) {
         }
         _ => report.problems.push("the head file is malformed".into()),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@
 use std::hash::{Hash as _, Hasher as _};
 use std::path::{Path, PathBuf};
 
+use crate::manifest::sha256_hex;
 use anyhow::Context as _;
-use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -142,13 +142,6 @@ fn deserialize(engine: &Engine, artifact: &[u8]) -> anyhow::Result<Component> {
 
 fn checksum_path(artifact: &Path) -> PathBuf {
     artifact.with_extension("cwasm.sha256")
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

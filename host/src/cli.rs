@@ -34,6 +34,8 @@ pub(crate) struct Cli {
     pub(crate) config: Option<PathBuf>,
 }
 
+// Parsed once per process; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run a plugin against a Falcon tenant.

@@ -128,7 +128,7 @@ impl Config {
         })
     }
 
-    fn from_file<T: Clone>(&self, value: &Option<T>) -> Option<Setting<T>> {
+    fn in_file<T: Clone>(&self, value: &Option<T>) -> Option<Setting<T>> {
         let path = self.path.clone()?;
         value.clone().map(|value| Setting {
             value,
@@ -155,7 +155,7 @@ impl Config {
                 source: Source::Env(var),
             });
         }
-        self.from_file(file)
+        self.in_file(file)
     }
 
     pub(crate) fn client_id(&self) -> Option<Setting<String>> {
@@ -203,7 +203,7 @@ impl Config {
                 source,
             });
         }
-        self.from_file(file).or_else(|| {
+        self.in_file(file).or_else(|| {
             default.map(|value| Setting {
                 value,
                 source: Source::Default,

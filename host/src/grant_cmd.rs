@@ -4,10 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::grants::{GrantsFile, short};
-use crate::manifest::Manifest;
+use crate::manifest::PluginFile;
 use crate::run::load_grants;
 use crate::scopes::Scope;
 use crate::{Exit, Failure};
@@ -23,19 +21,9 @@ fn file_or_fail(flag: Option<&Path>) -> Result<GrantsFile, Failure> {
 
 /// Grants the plugin its requested scopes (or the named subset of them).
 pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Result<Exit, Failure> {
-    let path = plugin.display().to_string();
-    let bytes = std::fs::read(plugin).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            format!("failed to read the plugin `{path}`: {e}"),
-        )
-    })?;
-    let manifest = Manifest::from_component(&bytes)
-        .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
-    let digest: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let PluginFile {
+        manifest, digest, ..
+    } = PluginFile::read(plugin)?;
 
     let scopes: BTreeSet<Scope> = if only.is_empty() {
         manifest.scopes.clone()

@@ -4,11 +4,10 @@
 use std::path::Path;
 
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 use crate::gate::{Operation, Tier};
 use crate::grants::{FileGrant, short};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, PluginFile};
 use crate::run::load_grants;
 use crate::{Exit, Failure};
 
@@ -20,18 +19,11 @@ pub(crate) fn inspect(
     as_json: bool,
 ) -> Result<Exit, Failure> {
     let path = plugin.display().to_string();
-    let bytes = std::fs::read(plugin).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            format!("failed to read the plugin `{path}`: {e}"),
-        )
-    })?;
-    let manifest = Manifest::from_component(&bytes)
-        .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
-    let digest: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let PluginFile {
+        bytes,
+        digest,
+        manifest,
+    } = PluginFile::read(plugin)?;
     let imports = Manifest::contract_imports(&bytes);
     let grants = load_grants(grants_flag)?;
     let found = grants

@@ -18,6 +18,46 @@ pub(crate) struct Manifest {
     pub(crate) scopes: BTreeSet<Scope>,
 }
 
+/// A plugin file as the host uses it: its bytes, its sha256 and its
+/// manifest.
+#[derive(Debug)]
+pub(crate) struct PluginFile {
+    pub(crate) bytes: Vec<u8>,
+    /// Lowercase hex sha256 of the bytes: what grants pin.
+    pub(crate) digest: String,
+    pub(crate) manifest: Manifest,
+}
+
+impl PluginFile {
+    /// Reads a component and its manifest; nothing is compiled or run.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read or has no usable manifest (a usage error).
+    pub(crate) fn read(path: &std::path::Path) -> Result<Self, crate::Failure> {
+        let shown = path.display();
+        let usage = |m: String| crate::Failure::new(crate::Exit::Usage, m);
+        let bytes = std::fs::read(path)
+            .map_err(|e| usage(format!("failed to read the plugin `{shown}`: {e}")))?;
+        let manifest = Manifest::from_component(&bytes)
+            .map_err(|e| usage(format!("cannot use the plugin `{shown}`: {e}")))?;
+        Ok(Self {
+            digest: sha256_hex(&bytes),
+            bytes,
+            manifest,
+        })
+    }
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ManifestError {

@@ -4,14 +4,12 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::audit::{AuditLog, RunAudit};
 use crate::cache::{ComponentCache, Origin};
 use crate::cli::RunArgs;
 use crate::gate::{Gate, Operation, Tier};
 use crate::grants::{FileGrant, GrantsFile, short};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, PluginFile};
 use crate::sandbox::{Limits, RunSetup, Sandbox, Stop};
 use crate::scopes::Scope;
 use crate::{Exit, Failure};
@@ -20,15 +18,11 @@ use crate::{Exit, Failure};
 pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     // 1. Read the component and its manifest; nothing is compiled or run yet.
     let path = args.plugin.display().to_string();
-    let bytes = std::fs::read(&args.plugin).map_err(|e| {
-        Failure::new(
-            Exit::Usage,
-            format!("failed to read the plugin `{path}`: {e}"),
-        )
-    })?;
-    let digest = hex(&Sha256::digest(&bytes));
-    let manifest = Manifest::from_component(&bytes)
-        .map_err(|e| Failure::new(Exit::Usage, format!("cannot use the plugin `{path}`: {e}")))?;
+    let PluginFile {
+        bytes,
+        digest,
+        manifest,
+    } = PluginFile::read(&args.plugin)?;
 
     // 2. The operator's input: a typo fails here, before anything is recorded.
     let input = crate::input::build(
@@ -38,16 +32,16 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     )
     .map_err(|e| Failure::new(Exit::Usage, e))?;
 
-    if let Some(dir) = &args.output_dir {
-        if !dir.is_dir() {
-            return Err(Failure::new(
-                Exit::Usage,
-                format!(
-                    "--output-dir `{}` is not an existing directory; create it first",
-                    dir.display()
-                ),
-            ));
-        }
+    if let Some(dir) = &args.output_dir
+        && !dir.is_dir()
+    {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "--output-dir `{}` is not an existing directory; create it first",
+                dir.display()
+            ),
+        ));
     }
 
     // 3. The audit trail: every run is recorded, refused ones included.
@@ -612,8 +606,4 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     } else {
         format!("{n} {many}")
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -214,13 +214,13 @@ impl Sandbox {
             .allow_ip_name_lookup(false);
         // The one directory an operator may grant. wasmtime resolves every
         // path in it with cap-std, so `..` and symbolic links cannot leave it.
-        if let Some(dir) = &setup.output_dir {
-            if let Err(e) = builder.preopened_dir(dir, OUTPUT_DIR, FsPerms::ReadWrite) {
-                return RunOutcome::failed(Stop::Host(format!(
-                    "failed to open the output directory `{}`: {e:#}",
-                    dir.display()
-                )));
-            }
+        if let Some(dir) = &setup.output_dir
+            && let Err(e) = builder.preopened_dir(dir, OUTPUT_DIR, FsPerms::ReadWrite)
+        {
+            return RunOutcome::failed(Stop::Host(format!(
+                "failed to open the output directory `{}`: {e:#}",
+                dir.display()
+            )));
         }
         let wasi = builder.build();
         let state = RunState {
