@@ -27,7 +27,7 @@ use crate::hosts::{WriteOutcome, merge_write};
 use crate::model::{boolean, decode_error, id_strings, int, present, strings, text, time};
 use crate::paging::{
     Batch, BatchSpec, CursorField, IdsIn, MAX_BODY_ID_BYTES, OffsetPaging, chunk_ids,
-    collect_cursor, collect_offset_paged, lookup_batch, unique_ids,
+    collect_cursor, collect_offset_paged, lookup_ids, unique_ids,
 };
 
 /// Scope of the read calls.
@@ -328,22 +328,19 @@ impl Alerts<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without `alerts:read`; any error of [`Client::execute`].
     pub async fn get<S: AsRef<str>>(&self, composite_ids: &[S]) -> Result<Batch<Alert>> {
-        let ids = unique_ids(composite_ids, "alert composite id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(GET_ALERTS),
-            &ids,
+            composite_ids,
+            "alert composite id",
             BatchSpec {
                 ids_in: IdsIn::Body("composite_ids"),
                 max_ids: IDS_PER_REQUEST,
                 id_key: "composite_id",
             },
+            Alert::from_json,
         )
-        .await?
-        .try_map(Alert::from_json)
+        .await
     }
 
     /// Applies `update` to its alerts, 1000 per request. Never replayed: a

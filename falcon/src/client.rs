@@ -282,6 +282,14 @@ impl ApiRequest {
         self
     }
 
+    /// Adds the `filter` and `sort` query parameters, each only when given
+    /// and not blank: the shape of every query endpoint.
+    #[must_use]
+    pub fn filter_and_sort(self, filter: Option<&str>, sort: Option<&str>) -> Self {
+        self.query_opt("filter", filter.filter(|f| !f.trim().is_empty()))
+            .query_opt("sort", sort.filter(|s| !s.trim().is_empty()))
+    }
+
     /// Sets a `multipart/form-data` body of text fields `pairs`, sent in
     /// place of any JSON body.
     #[must_use]

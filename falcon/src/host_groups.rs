@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::fql::Fql;
 use crate::model::{decode_error, id_strings, present, text, time};
 use crate::paging::{
-    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
+    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_ids, unique_ids,
 };
 
 /// Scope of the read calls.
@@ -106,15 +106,7 @@ impl HostGroupQuery {
     }
 
     fn apply(&self, request: ApiRequest) -> ApiRequest {
-        request
-            .query_opt(
-                "filter",
-                self.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                self.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            )
+        request.filter_and_sort(self.filter.as_deref(), self.sort.as_deref())
     }
 }
 
@@ -340,22 +332,19 @@ impl HostGroups<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without `host-group:read`; any error of [`Client::execute`].
     pub async fn get<S: AsRef<str>>(&self, ids: &[S]) -> Result<Batch<HostGroup>> {
-        let ids = unique_ids(ids, "host group id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(GET_GROUPS),
-            &ids,
+            ids,
+            "host group id",
             BatchSpec {
                 ids_in: IdsIn::Query("ids"),
                 max_ids: GET_IDS,
                 id_key: "id",
             },
+            HostGroup::from_json,
         )
-        .await?
-        .try_map(HostGroup::from_json)
+        .await
     }
 
     /// Creates a group (HTTP 201). Not replayed.

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::model::{boolean, decode_error, id_strings, int, present, string, strings, text, time};
 use crate::paging::{
     Batch, BatchSpec, CursorField, IdError, IdsIn, OffsetPaging, chunk_ids, collect_cursor,
-    collect_offset_paged, lookup_batch, unique_ids,
+    collect_offset_paged, lookup_batch, lookup_ids, unique_ids,
 };
 
 /// Scope of the read calls.
@@ -133,15 +133,7 @@ impl HostQuery {
     }
 
     fn apply(&self, request: ApiRequest) -> ApiRequest {
-        request
-            .query_opt(
-                "filter",
-                self.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                self.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            )
+        request.filter_and_sort(self.filter.as_deref(), self.sort.as_deref())
     }
 }
 
@@ -514,22 +506,19 @@ impl Hosts<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without `devices:read`; any error of [`Client::execute`].
     pub async fn online_state<S: AsRef<str>>(&self, ids: &[S]) -> Result<Batch<OnlineState>> {
-        let ids = unique_ids(ids, "host id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(ONLINE_STATE),
-            &ids,
+            ids,
+            "host id",
             BatchSpec {
                 ids_in: IdsIn::Query("ids"),
                 max_ids: ONLINE_STATE_IDS,
                 id_key: "id",
             },
+            OnlineState::from_json,
         )
-        .await?
-        .try_map(OnlineState::from_json)
+        .await
     }
 
     /// Performs an action on hosts, in batches of the action's cap. Ids

@@ -30,7 +30,7 @@ use crate::hosts::{WriteOutcome, merge_write};
 use crate::model::{decode_error, id_strings, int, present, strings, text, time};
 use crate::paging::{
     Batch, BatchSpec, IdsIn, MAX_BODY_ID_BYTES, OffsetPaging, chunk_ids, collect_offset_paged,
-    lookup_batch, unique_ids,
+    lookup_ids, unique_ids,
 };
 
 /// Scope of the read calls.
@@ -212,15 +212,8 @@ impl Incidents<'_> {
     /// [`Error::Forbidden`] without `incidents:read`;
     /// [`Error::Inconsistent`]; any error of [`Client::execute`].
     pub async fn query_ids(&self, query: &IncidentQuery) -> Result<Vec<String>> {
-        let base = ApiRequest::new(QUERY)
-            .query_opt(
-                "filter",
-                query.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                query.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            );
+        let base =
+            ApiRequest::new(QUERY).filter_and_sort(query.filter.as_deref(), query.sort.as_deref());
         let values = collect_offset_paged(
             self.client,
             base,
@@ -241,22 +234,19 @@ impl Incidents<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without `incidents:read`; any error of [`Client::execute`].
     pub async fn get<S: AsRef<str>>(&self, ids: &[S]) -> Result<Batch<Incident>> {
-        let ids = unique_ids(ids, "incident id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(GET),
-            &ids,
+            ids,
+            "incident id",
             BatchSpec {
                 ids_in: IdsIn::Body("ids"),
                 max_ids: GET_IDS,
                 id_key: "incident_id",
             },
+            Incident::from_json,
         )
-        .await?
-        .try_map(Incident::from_json)
+        .await
     }
 
     /// Applies `action` to its incidents, 1000 per request. Never replayed.

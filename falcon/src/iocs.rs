@@ -27,9 +27,7 @@ use crate::client::{ApiRequest, Client};
 use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
 use crate::model::{boolean, decode_error, id_strings, present, strings, text, time};
-use crate::paging::{
-    Batch, BatchSpec, CursorField, IdsIn, collect_cursor, lookup_batch, unique_ids,
-};
+use crate::paging::{Batch, BatchSpec, CursorField, IdsIn, collect_cursor, lookup_ids, unique_ids};
 
 /// Scope of the read calls.
 pub const SCOPE_READ: &str = "ioc:read";
@@ -91,14 +89,7 @@ impl IocQuery {
 
     fn request(&self, endpoint: Endpoint, after: Option<&str>) -> ApiRequest {
         ApiRequest::new(endpoint)
-            .query_opt(
-                "filter",
-                self.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                self.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            )
+            .filter_and_sort(self.filter.as_deref(), self.sort.as_deref())
             .query("limit", PAGE_LIMIT.to_string())
             .query_opt("after", after)
     }
@@ -442,22 +433,19 @@ impl Iocs<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without `ioc:read`; any error of [`Client::execute`].
     pub async fn get<S: AsRef<str>>(&self, ids: &[S]) -> Result<Batch<Ioc>> {
-        let ids = unique_ids(ids, "ioc id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(GET),
-            &ids,
+            ids,
+            "ioc id",
             BatchSpec {
                 ids_in: IdsIn::Query("ids"),
                 max_ids: GET_IDS,
                 id_key: "id",
             },
+            Ioc::from_json,
         )
-        .await?
-        .try_map(Ioc::from_json)
+        .await
     }
 
     /// Creates indicators, 2000 per request. Not replayed.

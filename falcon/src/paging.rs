@@ -373,6 +373,24 @@ pub(crate) fn chunk_ids(
 /// by request size, and returns the found objects in the order asked, the
 /// missing ids and per-id errors. A 404 answer, a 4xx with resources and a
 /// 2xx with per-id errors are partial successes.
+/// Looks up `ids` (deduplicated, validated as `what`) in batches per
+/// `spec` and decodes each found object with `parse`: the whole "get by
+/// ids" of every area. No id, no request.
+pub(crate) async fn lookup_ids<S: AsRef<str>, T>(
+    client: &Client,
+    base: &ApiRequest,
+    ids: &[S],
+    what: &str,
+    spec: BatchSpec,
+    parse: impl FnMut(Value) -> Result<T>,
+) -> Result<Batch<T>> {
+    let ids = unique_ids(ids, what)?;
+    if ids.is_empty() {
+        return Ok(Batch::default());
+    }
+    lookup_batch(client, base, &ids, spec).await?.try_map(parse)
+}
+
 pub(crate) async fn lookup_batch(
     client: &Client,
     base: &ApiRequest,

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::hosts::{WriteOutcome, merge_write};
 use crate::model::{boolean, decode_error, id_strings, present, text, time};
 use crate::paging::{
-    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
+    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_ids, unique_ids,
 };
 
 /// A policy kind.
@@ -230,15 +230,7 @@ impl PolicyQuery {
     }
 
     fn apply(&self, request: ApiRequest) -> ApiRequest {
-        request
-            .query_opt(
-                "filter",
-                self.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                self.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            )
+        request.filter_and_sort(self.filter.as_deref(), self.sort.as_deref())
     }
 }
 
@@ -501,22 +493,19 @@ impl Policies<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without the kind's read scope; any error of [`Client::execute`].
     pub async fn get<S: AsRef<str>>(&self, ids: &[S]) -> Result<Batch<Policy>> {
-        let ids = unique_ids(ids, "policy id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(self.kind.get_endpoint()),
-            &ids,
+            ids,
+            "policy id",
             BatchSpec {
                 ids_in: IdsIn::Query("ids"),
                 max_ids: GET_IDS,
                 id_key: "id",
             },
+            Policy::from_json,
         )
-        .await?
-        .try_map(Policy::from_json)
+        .await
     }
 
     /// The agent ids of the hosts a policy applies to.

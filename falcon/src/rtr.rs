@@ -37,9 +37,7 @@ use crate::client::{ApiRequest, Client};
 use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
 use crate::model::{boolean, decode_error, id_strings, int, present, strings, text, time};
-use crate::paging::{
-    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
-};
+use crate::paging::{Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_ids};
 
 /// Scope of sessions and read-only commands.
 pub const SCOPE_READ: &str = "real-time-response:read";
@@ -896,14 +894,7 @@ impl Rtr<'_> {
     pub async fn file_ids(&self, query: &FileQuery) -> Result<Vec<String>> {
         let endpoint = query.kind.query_endpoint();
         let request = ApiRequest::new(endpoint)
-            .query_opt(
-                "filter",
-                query.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                query.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            );
+            .filter_and_sort(query.filter.as_deref(), query.sort.as_deref());
         let values = collect_offset_paged(
             self.client,
             request,
@@ -929,22 +920,19 @@ impl Rtr<'_> {
         kind: FileKind,
         ids: &[S],
     ) -> Result<Batch<CloudFile>> {
-        let ids = unique_ids(ids, "rtr file id")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(kind.get_endpoint()),
-            &ids,
+            ids,
+            "rtr file id",
             BatchSpec {
                 ids_in: IdsIn::Query("ids"),
                 max_ids: FILE_GET_IDS,
                 id_key: "id",
             },
+            CloudFile::from_json,
         )
-        .await?
-        .try_map(CloudFile::from_json)
+        .await
     }
 
     /// Uploads a script or put-file. Falcon does not return the new id:

@@ -25,9 +25,7 @@ use crate::client::{ApiRequest, Client};
 use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
 use crate::model::{boolean, decode_error, int, present, strings, text, time};
-use crate::paging::{
-    Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_batch, unique_ids,
-};
+use crate::paging::{Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_ids};
 
 /// Scope of the build listing.
 pub const SCOPE_BUILDS: &str = "sensor-update-policies:read";
@@ -211,14 +209,7 @@ impl Sensors<'_> {
     /// [`Client::execute`].
     pub async fn installers(&self, query: &InstallerQuery) -> Result<Vec<Installer>> {
         let base = ApiRequest::new(COMBINED_INSTALLERS)
-            .query_opt(
-                "filter",
-                query.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                query.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            );
+            .filter_and_sort(query.filter.as_deref(), query.sort.as_deref());
         let values = collect_offset_paged(
             self.client,
             base,
@@ -240,22 +231,19 @@ impl Sensors<'_> {
     /// [`Error::InvalidInput`] for an empty id; [`Error::Forbidden`]
     /// without `sensor-installers:read`; any error of [`Client::execute`].
     pub async fn get<S: AsRef<str>>(&self, sha256s: &[S]) -> Result<Batch<Installer>> {
-        let ids = unique_ids(sha256s, "installer sha256")?;
-        if ids.is_empty() {
-            return Ok(Batch::default());
-        }
-        lookup_batch(
+        lookup_ids(
             self.client,
             &ApiRequest::new(GET_INSTALLERS),
-            &ids,
+            sha256s,
+            "installer sha256",
             BatchSpec {
                 ids_in: IdsIn::Query("ids"),
                 max_ids: GET_IDS,
                 id_key: "sha256",
             },
+            Installer::from_json,
         )
-        .await?
-        .try_map(Installer::from_json)
+        .await
     }
 
     /// Downloads an installer binary.

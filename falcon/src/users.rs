@@ -163,14 +163,7 @@ impl Users<'_> {
     /// [`Client::execute`].
     pub async fn query_ids(&self, query: &UserQuery) -> Result<Vec<String>> {
         let base = ApiRequest::new(QUERY_USERS)
-            .query_opt(
-                "filter",
-                query.filter.as_deref().filter(|f| !f.trim().is_empty()),
-            )
-            .query_opt(
-                "sort",
-                query.sort.as_deref().filter(|s| !s.trim().is_empty()),
-            );
+            .filter_and_sort(query.filter.as_deref(), query.sort.as_deref());
         let values = collect_offset(self.client, base, PAGE_LIMIT).await?;
         values
             .into_iter()
