@@ -317,10 +317,10 @@ pub(crate) async fn token(
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     // The token service answers for every cloud and names the one the
     // credentials belong to; that is how clients autodiscover.
-    if let Some(home) = client.home_region.as_deref() {
-        if let Ok(value) = axum::http::HeaderValue::from_str(home) {
-            response.headers_mut().insert("x-cs-region", value);
-        }
+    if let Some(home) = client.home_region.as_deref()
+        && let Ok(value) = axum::http::HeaderValue::from_str(home)
+    {
+        response.headers_mut().insert("x-cs-region", value);
     }
     response
 }
