@@ -1979,7 +1979,7 @@ fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
     let plugin = test_plugin("sandbox-probe");
     let log = scratch("progress").join("audit.jsonl");
     let command = format!(
-        "{} run {} --demo --set probe=loop --timeout 4s --no-cache --audit-log {}; sleep 3",
+        "{} run {} --demo --set probe=loop --timeout 4s --no-cache --audit-log {}; echo run-ended; sleep 60",
         e2e::host_bin().display(),
         plugin.display(),
         log.display()
@@ -2006,14 +2006,26 @@ fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
         "{}",
         String::from_utf8_lossy(&started.stderr)
     );
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let during =
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let after =
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
+    // Poll the pane instead of sleeping a fixed time: a loaded CI machine may
+    // take seconds to compile the component before the spinner starts.
+    let capture = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let pane = capture();
+            if pane.contains(needle) || std::time::Instant::now() > deadline {
+                return pane;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let during = wait_for("running sandbox-probe");
+    let after = wait_for("run-ended");
     let _ = tmux(&["kill-session", "-t", &session]);
     assert_has(&during, "running sandbox-probe: 0 calls into the host");
+    assert_has(&after, "run-ended");
     assert!(
         !after.contains("running sandbox-probe"),
         "the spinner is cleared at the end:\n{after}"
