@@ -33,38 +33,70 @@ impl Tier {
     }
 }
 
-/// Every operation of the contract that needs a grant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Operation {
-    ListUsers,
-    GetUsers,
-    QueryUsers,
-    RolesOfUsers,
-    ListRoles,
-    ListHosts,
-    GetHosts,
-    QueryHosts,
-    ContainHosts,
-    LiftContainment,
-    /// `api.call` on the route at this index of [`crate::routes::ROUTES`].
-    Call(usize),
+/// Declares every typed operation of the contract in one table: its variant,
+/// contract name, scope, risk tier and the verb plans and prompts use. A new
+/// interface function is one row here and one `self.call(...)` in `api/`.
+macro_rules! operations {
+    ($($variant:ident => $name:literal, $scope:literal, $tier:ident, $verb:literal;)*) => {
+        /// Every operation of the contract that needs a grant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub(crate) enum Operation {
+            $($variant,)*
+            /// `api.call` on the route at this index of [`crate::routes::ROUTES`].
+            Call(usize),
+        }
+
+        impl Operation {
+            /// Every typed operation (not the routes of `api.call`).
+            pub(crate) const ALL: &'static [Operation] = &[$(Self::$variant,)*];
+
+            fn typed_name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                    Self::Call(_) => "api.call",
+                }
+            }
+
+            fn typed_scope(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $scope,)*
+                    Self::Call(index) => crate::routes::ROUTES[index].scope,
+                }
+            }
+
+            /// How much harm the operation can do.
+            pub(crate) fn tier(self) -> Tier {
+                match self {
+                    $(Self::$variant => Tier::$tier,)*
+                    Self::Call(index) => crate::routes::ROUTES[index].tier,
+                }
+            }
+
+            /// What the operation does, for plans and approval prompts.
+            pub(crate) fn verb(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $verb,)*
+                    Self::Call(_) => "call",
+                }
+            }
+        }
+    };
+}
+
+operations! {
+    ListUsers => "users.list-users", "users:read", Read, "read";
+    GetUsers => "users.get-users", "users:read", Read, "read";
+    QueryUsers => "users.query-users", "users:read", Read, "read";
+    RolesOfUsers => "users.roles-of-users", "roles:read", Read, "read";
+    ListRoles => "users.list-roles", "roles:read", Read, "read";
+    ListHosts => "hosts.list-hosts", "hosts:read", Read, "read";
+    GetHosts => "hosts.get-hosts", "hosts:read", Read, "read";
+    QueryHosts => "hosts.query-hosts", "hosts:read", Read, "read";
+    ContainHosts => "hosts.contain", "hosts:write", Destructive, "network-contain";
+    LiftContainment => "hosts.lift-containment", "hosts:write", Write, "lift containment from";
 }
 
 impl Operation {
-    /// Every operation.
-    pub(crate) const ALL: [Operation; 10] = [
-        Self::ListUsers,
-        Self::GetUsers,
-        Self::QueryUsers,
-        Self::RolesOfUsers,
-        Self::ListRoles,
-        Self::ListHosts,
-        Self::GetHosts,
-        Self::QueryHosts,
-        Self::ContainHosts,
-        Self::LiftContainment,
-    ];
-
     /// The name the operation has in the contract, `interface.function`;
     /// for `api.call`, the route (`api.call GET /devices/queries/devices/v1`).
     pub(crate) fn name(self) -> std::borrow::Cow<'static, str> {
@@ -75,30 +107,16 @@ impl Operation {
         self.typed_name().into()
     }
 
-    fn typed_name(self) -> &'static str {
-        match self {
-            Self::ListUsers => "users.list-users",
-            Self::GetUsers => "users.get-users",
-            Self::QueryUsers => "users.query-users",
-            Self::RolesOfUsers => "users.roles-of-users",
-            Self::ListRoles => "users.list-roles",
-            Self::ListHosts => "hosts.list-hosts",
-            Self::GetHosts => "hosts.get-hosts",
-            Self::QueryHosts => "hosts.query-hosts",
-            Self::ContainHosts => "hosts.contain",
-            Self::LiftContainment => "hosts.lift-containment",
-            Self::Call(_) => "api.call",
-        }
-    }
-
     /// Looks an operation up by its contract name (for `--approve`).
     pub(crate) fn parse(name: &str) -> Result<Self, String> {
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|op| op.typed_name() == name.trim())
             .ok_or_else(|| {
                 let destructive: Vec<&str> = Self::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .filter(|op| op.tier() == Tier::Destructive)
                     .map(Self::typed_name)
                     .collect();
@@ -112,36 +130,10 @@ impl Operation {
 
     /// The scope the operation needs.
     pub(crate) fn scope(self) -> Scope {
-        let name = match self {
-            Self::Call(index) => crate::routes::ROUTES[index].scope,
-            Self::ListUsers | Self::GetUsers | Self::QueryUsers => "users:read",
-            Self::RolesOfUsers | Self::ListRoles => "roles:read",
-            Self::ListHosts | Self::GetHosts | Self::QueryHosts => "hosts:read",
-            Self::ContainHosts | Self::LiftContainment => "hosts:write",
-        };
+        let name = self.typed_scope();
         // The catalog is static and a unit test walks every operation, so a
         // missing name is a host bug caught before release.
         Scope::find(name).unwrap_or_else(|| panic!("scope `{name}` missing from the catalog"))
-    }
-
-    /// How much harm the operation can do.
-    pub(crate) fn tier(self) -> Tier {
-        match self {
-            Self::Call(index) => crate::routes::ROUTES[index].tier,
-            Self::ContainHosts => Tier::Destructive,
-            Self::LiftContainment => Tier::Write,
-            _ => Tier::Read,
-        }
-    }
-
-    /// What the operation does, for plans and approval prompts.
-    pub(crate) fn verb(self) -> &'static str {
-        match self {
-            Self::Call(_) => "call",
-            Self::ContainHosts => "network-contain",
-            Self::LiftContainment => "lift containment from",
-            _ => "read",
-        }
     }
 }
 
@@ -321,7 +313,7 @@ mod tests {
 
     #[test]
     fn every_operation_has_a_catalogued_scope_and_a_parsable_name() {
-        for op in Operation::ALL {
+        for &op in Operation::ALL {
             assert!(op.name().contains('.'), "{}", op.name());
             let _ = op.scope();
             assert_eq!(Operation::parse(&op.name()).unwrap(), op);

@@ -35,7 +35,7 @@ pub(crate) fn inspect(
     };
     // Destructive operations the plugin could reach with its requested scopes.
     let destructive: Vec<String> = Operation::ALL
-        .into_iter()
+        .iter()
         .filter(|op| op.tier() == Tier::Destructive && manifest.scopes.contains(&op.scope()))
         .map(|op| op.name().into_owned())
         .collect();
