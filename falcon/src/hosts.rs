@@ -31,8 +31,8 @@ use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
 use crate::model::{boolean, decode_error, id_strings, int, present, string, strings, text, time};
 use crate::paging::{
-    Batch, BatchSpec, CursorField, IdError, IdsIn, OffsetPaging, chunk_ids, collect_cursor,
-    collect_offset_paged, lookup_batch, lookup_ids, unique_ids,
+    Batch, BatchSpec, CursorField, CursorPager, IdError, IdsIn, OffsetPaging, chunk_ids,
+    collect_cursor, collect_offset_paged, lookup_batch, lookup_ids, unique_ids,
 };
 
 /// Scope of the read calls.
@@ -424,6 +424,17 @@ impl Hosts<'_> {
         id_strings(&SCROLL_DEVICES, values)
     }
 
+    /// A scroll over the hosts matching `query` that fetches one page per
+    /// [`HostScroll::next_ids`] call, for callers that pass results on as
+    /// they arrive instead of holding every id at once.
+    pub fn scroll(&self, query: HostQuery) -> HostScroll {
+        HostScroll {
+            client: self.client.clone(),
+            pager: CursorPager::new(CursorField::OffsetToken, query.max_results),
+            query,
+        }
+    }
+
     /// The agent ids of every host matching `query`, through the offset
     /// endpoint.
     ///
@@ -704,5 +715,46 @@ mod tests {
         assert!(Host::from_json(json!({"hostname": "x"})).is_err());
         let state = OnlineState::from_json(json!({"id": "a", "state": "sleeping"})).unwrap();
         assert_eq!(state.state, Online::Other("sleeping".into()));
+    }
+}
+
+/// A scroll over matching hosts, one page at a time (see [`Hosts::scroll`]).
+///
+/// It owns a clone of the client, so it can outlive the borrow that made it.
+#[derive(Debug)]
+pub struct HostScroll {
+    client: Client,
+    query: HostQuery,
+    pager: CursorPager,
+}
+
+impl HostScroll {
+    /// The next page of at most `limit` agent ids (clamped to 1–5,000), or
+    /// `None` once every matching host was returned.
+    ///
+    /// # Errors
+    ///
+    /// As [`Hosts::query_ids`]: [`Error::CursorExpired`] when the scroll
+    /// token expired between pages, [`Error::Inconsistent`] when the count
+    /// differs from the reported total at the end.
+    pub async fn next_ids(&mut self, limit: u32) -> Result<Option<Vec<String>>> {
+        let limit = limit.clamp(1, SCROLL_LIMIT);
+        let query = &self.query;
+        let make = |cursor: Option<&str>| {
+            query
+                .apply(ApiRequest::new(SCROLL_DEVICES))
+                .query("limit", limit.to_string())
+                .query_opt("offset", cursor)
+        };
+        match self.pager.next_page(&self.client, make).await? {
+            Some(values) => id_strings(&SCROLL_DEVICES, values).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// How many hosts match, as the API reported it; `None` before the first
+    /// page.
+    pub fn total(&self) -> Option<u64> {
+        self.pager.total()
     }
 }

@@ -216,18 +216,63 @@ pub(crate) async fn collect_cursor(
     field: CursorField,
     max: Option<u64>,
 ) -> Result<Vec<Value>> {
+    let mut pager = CursorPager::new(field, max);
     let mut items: Vec<Value> = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut total: Option<u64> = None;
-    let want = max.unwrap_or(u64::MAX);
-    loop {
-        let request = make(cursor.as_deref());
+    while let Some(page) = pager.next_page(client, &make).await? {
+        items.extend(page);
+    }
+    Ok(items)
+}
+
+/// Walks a cursor-paged endpoint one page at a time, for callers that hand
+/// results on as they arrive (a plugin's stream) instead of collecting them.
+/// Same rules as [`collect_cursor`]: an expired cursor is an error, and the
+/// count is checked against the reported total at the end.
+#[derive(Debug)]
+pub(crate) struct CursorPager {
+    field: CursorField,
+    cursor: Option<String>,
+    total: Option<u64>,
+    received: u64,
+    want: u64,
+    done: bool,
+}
+
+impl CursorPager {
+    pub(crate) fn new(field: CursorField, max: Option<u64>) -> Self {
+        Self {
+            field,
+            cursor: None,
+            total: None,
+            received: 0,
+            want: max.unwrap_or(u64::MAX),
+            done: false,
+        }
+    }
+
+    /// The largest total the API reported so far.
+    pub(crate) fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// The next page, or `None` once the listing is complete. `make` builds
+    /// the request for a cursor (`None` for the first page).
+    pub(crate) async fn next_page(
+        &mut self,
+        client: &Client,
+        make: impl Fn(Option<&str>) -> ApiRequest,
+    ) -> Result<Option<Vec<Value>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let request = make(self.cursor.as_deref());
         let endpoint = request.endpoint;
-        let had_cursor = cursor.is_some();
+        let had_cursor = self.cursor.is_some();
+        let received_before = usize::try_from(self.received).unwrap_or(usize::MAX);
         let response = match client.execute(request).await {
             Ok(r) => r,
             Err(err) if had_cursor && cursor_refused(&err) => {
-                return Err(expired(&endpoint, items.len(), &err));
+                return Err(expired(&endpoint, received_before, &err));
             }
             Err(err) => return Err(err),
         };
@@ -241,11 +286,11 @@ pub(crate) async fn collect_cursor(
                 body: None,
             };
             if had_cursor && cursor_refused(&err) {
-                return Err(expired(&endpoint, items.len(), &err));
+                return Err(expired(&endpoint, received_before, &err));
             }
             return Err(err);
         }
-        let page = response.envelope.resource_list();
+        let mut page = response.envelope.resource_list();
         let pagination = response
             .envelope
             .meta
@@ -254,34 +299,40 @@ pub(crate) async fn collect_cursor(
             .unwrap_or_default();
         // Scroll ends report `total: 0`; the first page's total counts.
         if let Some(t) = pagination.total
-            && t > total.unwrap_or(0)
+            && t > self.total.unwrap_or(0)
         {
-            total = Some(t);
+            self.total = Some(t);
         }
         let received = page.len();
-        items.extend(page);
-        if items.len() as u64 >= want {
-            items.truncate(usize::try_from(want).unwrap_or(usize::MAX));
-            return Ok(items);
+        let room = self.want - self.received;
+        if received as u64 >= room {
+            page.truncate(usize::try_from(room).unwrap_or(usize::MAX));
+            self.received = self.want;
+            self.done = true;
+            return Ok(Some(page));
         }
-        let next = field.of(&pagination);
-        let done = received == 0
+        self.received += received as u64;
+        let next = self.field.of(&pagination);
+        let finished = received == 0
             || next.is_none()
-            || next == cursor
-            || total.is_some_and(|t| items.len() as u64 >= t);
-        if done {
-            let have = items.len() as u64;
-            if let Some(total) = total.map(|t| t.min(want))
-                && have != total
+            || next == self.cursor
+            || self.total.is_some_and(|t| self.received >= t);
+        if finished {
+            self.done = true;
+            if let Some(total) = self.total.map(|t| t.min(self.want))
+                && self.received != total
             {
                 return Err(Error::Inconsistent {
                     endpoint: endpoint.to_string(),
-                    detail: format!("received {have} items but the reported total is {total}"),
+                    detail: format!(
+                        "received {} items but the reported total is {total}",
+                        self.received
+                    ),
                 });
             }
-            return Ok(items);
         }
-        cursor = next;
+        self.cursor = next;
+        Ok(Some(page))
     }
 }
 

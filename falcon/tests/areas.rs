@@ -138,6 +138,43 @@ async fn an_expired_scroll_cursor_is_an_error_never_a_short_list() -> TestResult
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_scroll_hands_out_pages_that_add_up_to_the_listing() -> TestResult {
+    let api = ApiClient::read_only();
+    let running = serve(visible(&spec(1_203, 10)), EmulatorConfig::default(), &api).await;
+    let client = client_for(&running, &api);
+    let whole = client.hosts().query_ids(&HostQuery::all()).await?;
+    let mut scroll = client.hosts().scroll(HostQuery::all());
+    assert_eq!(
+        scroll.total(),
+        None,
+        "nothing fetched before the first page"
+    );
+    let mut streamed = Vec::new();
+    let mut pages = Vec::new();
+    while let Some(page) = scroll.next_ids(500).await? {
+        pages.push(page.len());
+        streamed.extend(page);
+    }
+    assert_eq!(pages, [500, 500, 203]);
+    assert_eq!(scroll.total(), Some(1_203));
+    assert_eq!(streamed, whole);
+    assert_eq!(
+        scroll.next_ids(500).await?,
+        None,
+        "a finished scroll stays finished"
+    );
+
+    // `max_results` stops the scroll mid-page.
+    let mut capped = client.hosts().scroll(HostQuery::all().max_results(650));
+    let mut sizes = Vec::new();
+    while let Some(page) = capped.next_ids(400).await? {
+        sizes.push(page.len());
+    }
+    assert_eq!(sizes, [400, 250]);
+    Ok(())
+}
+
 // ---- lookups: partial success, FQL escaping ----------------------------------------------
 
 #[tokio::test]
