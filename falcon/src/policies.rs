@@ -353,6 +353,10 @@ pub struct NewPolicy {
     pub platform_name: String,
     /// The description.
     pub description: Option<String>,
+    /// Settings in the kind's shape: a list of `{"id", "value"}` for
+    /// prevention and response policies, an object (`build`,
+    /// `uninstall_protection`, ...) for sensor update policies.
+    pub settings: Option<Value>,
 }
 
 impl NewPolicy {
@@ -363,6 +367,7 @@ impl NewPolicy {
             name: name.into(),
             platform_name: platform_name.into(),
             description: None,
+            settings: None,
         }
     }
 
@@ -370,6 +375,13 @@ impl NewPolicy {
     #[must_use]
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the settings, in the kind's shape (see [`NewPolicy::settings`]).
+    #[must_use]
+    pub fn settings(mut self, settings: Value) -> Self {
+        self.settings = Some(settings);
         self
     }
 }
@@ -384,6 +396,8 @@ pub struct PolicyUpdate {
     pub name: Option<String>,
     /// The new description.
     pub description: Option<String>,
+    /// The new settings, in the kind's shape (see [`NewPolicy::settings`]).
+    pub settings: Option<Value>,
 }
 
 impl PolicyUpdate {
@@ -393,7 +407,16 @@ impl PolicyUpdate {
             id: id.into(),
             name: None,
             description: None,
+            settings: None,
         }
+    }
+
+    /// Sets the new settings, in the kind's shape (see
+    /// [`NewPolicy::settings`]).
+    #[must_use]
+    pub fn settings(mut self, settings: Value) -> Self {
+        self.settings = Some(settings);
+        self
     }
 
     /// Sets the new name.
@@ -592,6 +615,9 @@ impl Policies<'_> {
         if let Some(d) = &policy.description {
             resource["description"] = json!(d);
         }
+        if let Some(settings) = &policy.settings {
+            resource["settings"] = settings.clone();
+        }
         let endpoint = self.kind.create_endpoint();
         let response = self
             .client
@@ -607,8 +633,8 @@ impl Policies<'_> {
         Policy::from_json(created)
     }
 
-    /// Changes a policy's name or description; returns the policy as
-    /// changed. Retried like a read.
+    /// Changes a policy's name, description or settings; returns the
+    /// policy as changed. Retried like a read.
     ///
     /// # Errors
     ///
@@ -621,7 +647,7 @@ impl Policies<'_> {
         if id.is_empty() {
             return Err(Error::InvalidInput("policy id is empty".into()));
         }
-        if update.name.is_none() && update.description.is_none() {
+        if update.name.is_none() && update.description.is_none() && update.settings.is_none() {
             return Err(Error::InvalidInput(format!(
                 "the change to policy {id} changes nothing"
             )));
@@ -635,6 +661,9 @@ impl Policies<'_> {
         }
         if let Some(d) = &update.description {
             resource["description"] = json!(d);
+        }
+        if let Some(settings) = &update.settings {
+            resource["settings"] = settings.clone();
         }
         let endpoint = self.kind.update_endpoint();
         let response = self

@@ -413,6 +413,9 @@ pub struct BatchCommand {
     pub command_string: String,
     /// Only these hosts of the batch (all when empty).
     pub optional_hosts: Vec<String>,
+    /// How long Falcon waits for each host's output (1 s to 10 min; Falcon's
+    /// default is 30 s).
+    pub timeout: Option<Duration>,
 }
 
 impl BatchCommand {
@@ -423,7 +426,15 @@ impl BatchCommand {
             batch_id: batch_id.into(),
             command_string: command_string.into(),
             optional_hosts: Vec::new(),
+            timeout: None,
         }
+    }
+
+    /// Sets how long Falcon waits for each host's output.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 }
 
@@ -849,10 +860,11 @@ impl Rtr<'_> {
             "batch_id": command.batch_id,
             "optional_hosts": command.optional_hosts,
         });
-        let response = self
-            .client
-            .execute(ApiRequest::new(endpoint).json(body).allow_partial())
-            .await?;
+        let mut request = ApiRequest::new(endpoint).json(body).allow_partial();
+        if let Some(timeout) = command.timeout {
+            request = request.query("timeout", timeout.as_secs().clamp(1, 600).to_string());
+        }
+        let response = self.client.execute(request).await?;
         Ok(host_results(&response.envelope, hosts))
     }
 

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::client::{ApiRequest, Client};
 use crate::endpoint::{Endpoint, Method};
 use crate::error::{Error, Result};
-use crate::model::{boolean, decode_error, int, present, strings, text, time};
+use crate::model::{boolean, decode_error, id_strings, int, present, strings, text, time};
 use crate::paging::{Batch, BatchSpec, IdsIn, OffsetPaging, collect_offset_paged, lookup_ids};
 
 /// Scope of the build listing.
@@ -38,6 +38,13 @@ pub const BUILDS: Endpoint = Endpoint::read(
     Method::Get,
     "/policy/combined/sensor-update-builds/v1",
     SCOPE_BUILDS,
+);
+/// `GET /sensors/queries/installers/v2` (GetSensorInstallersByQueryV2):
+/// installer ids (SHA-256).
+pub const QUERY_INSTALLERS: Endpoint = Endpoint::read(
+    Method::Get,
+    "/sensors/queries/installers/v2",
+    SCOPE_INSTALLERS,
 );
 /// `GET /sensors/combined/installers/v2` (GetCombinedSensorInstallersByQueryV2).
 pub const COMBINED_INSTALLERS: Endpoint = Endpoint::read(
@@ -198,6 +205,28 @@ impl Sensors<'_> {
                 raw,
             })
             .collect())
+    }
+
+    /// The SHA-256 ids of every installer matching `query`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] without `sensor-installers:read`; any error of
+    /// [`Client::execute`].
+    pub async fn installer_ids(&self, query: &InstallerQuery) -> Result<Vec<String>> {
+        let base = ApiRequest::new(QUERY_INSTALLERS)
+            .filter_and_sort(query.filter.as_deref(), query.sort.as_deref());
+        let values = collect_offset_paged(
+            self.client,
+            base,
+            OffsetPaging {
+                limit: PAGE_LIMIT,
+                window: None,
+                max: None,
+            },
+        )
+        .await?;
+        id_strings(&QUERY_INSTALLERS, values)
     }
 
     /// Every installer matching `query`, with details.

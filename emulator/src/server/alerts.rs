@@ -680,7 +680,11 @@ fn apply_incident_action(incident: &mut Incident, name: &str, value: &str) -> Re
         "add_tag" if !incident.tags.iter().any(|t| t == value) => {
             incident.tags.push(value.to_owned())
         }
-        "add_tag" | "add_comment" => {}
+        "add_tag" => {}
+        // Falcon accepts comments but the incidents API never shows them:
+        // `domain.Incident` has no comments field (they live in the console's
+        // activity log), so the only visible effect is `modified_timestamp`.
+        "add_comment" => {}
         "delete_tag" => incident.tags.retain(|t| t != value),
         "update_name" => incident.name = value.to_owned(),
         "update_description" => incident.description = value.to_owned(),

@@ -18,6 +18,7 @@ use super::query::{
     Cursor, OFFSET_WINDOW, Outcome, entities, filter_of, query_ids, select, sort_of, stamp,
     strings, text,
 };
+use super::state::TenantState;
 use super::{Shared, scoped};
 use crate::tenant::Ioc;
 
@@ -49,6 +50,8 @@ const FIELDS: &[&str] = &[
 const TYPES: &[&str] = &["sha256", "md5", "domain", "ipv4", "ipv6"];
 const ACTIONS: &[&str] = &["no_action", "allow", "detect", "prevent", "prevent_no_ui"];
 const SEVERITIES: &[&str] = &["informational", "low", "medium", "high", "critical"];
+/// The values of `/iocs/queries/platforms/v1`.
+const PLATFORMS: &[&str] = &["windows", "mac", "linux", "ios", "android"];
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -211,13 +214,8 @@ fn insert(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
                 format!("duplicate type: '{ioc_type}' and value: '{value}' combination"),
             ));
         }
-        let global = item.get("applied_globally").and_then(Value::as_bool);
-        let host_groups = strings(item, "host_groups");
-        if global != Some(true) && host_groups.is_empty() {
-            return Err(Failure::bad_request(
-                "applied_globally or host_groups is required",
-            ));
-        }
+        let (applied_globally, host_groups) = scope(&state, item, None)?;
+        let platforms = platforms(item)?.unwrap_or_default();
         let now = Timestamp::now();
         let ioc = Ioc {
             id: state.fresh_hex(64),
@@ -227,9 +225,9 @@ fn insert(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
             severity: one_of(item, "severity", SEVERITIES, Some("medium"))?.to_owned(),
             description: text(item, &["description"]).unwrap_or_default().to_owned(),
             source: text(item, &["source"]).unwrap_or_default().to_owned(),
-            platforms: strings(item, "platforms"),
+            platforms,
             tags: strings(item, "tags"),
-            applied_globally: global == Some(true),
+            applied_globally,
             host_groups,
             expiration: text(item, &["expiration"]).and_then(|e| e.parse().ok()),
             created_by: "api-client".to_owned(),
@@ -248,17 +246,128 @@ fn insert(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
     ))
 }
 
+/// The host scoping an indicator ends up with: `(applied_globally,
+/// host_groups)`, from `item` over the indicator's `current` scoping (none
+/// when creating). Falcon keeps the two exclusive: an indicator applies to
+/// every host with no host groups, or to at least one host group. Setting
+/// `applied_globally: true` drops the groups; naming groups on a global
+/// indicator needs `applied_globally: false` with them. Groups must exist.
+fn scope(
+    state: &TenantState,
+    item: &Value,
+    current: Option<(bool, &[String])>,
+) -> Result<(bool, Vec<String>), Failure> {
+    let global = match item.get("applied_globally") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => {
+            return Err(Failure::bad_request(format!(
+                "applied_globally must be true or false, not {other}"
+            )));
+        }
+    };
+    let asked = match item.get("host_groups") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(_)) => Some(unique(strings(item, "host_groups"))),
+        Some(_) => {
+            return Err(Failure::bad_request(
+                "host_groups must be a list of host group ids",
+            ));
+        }
+    };
+    if global == Some(true) && asked.as_ref().is_some_and(|g| !g.is_empty()) {
+        return Err(Failure::bad_request(
+            "host_groups cannot be set when applied_globally is true; send \
+             applied_globally false to scope the indicator to host groups",
+        ));
+    }
+    let (was_global, had) = current.unwrap_or((false, &[]));
+    let now_global = global.unwrap_or(was_global);
+    let groups = match asked {
+        Some(groups) => groups,
+        None if now_global => Vec::new(),
+        None => had.to_vec(),
+    };
+    if now_global && !groups.is_empty() {
+        return Err(Failure::bad_request(
+            "the indicator applies to every host; send applied_globally false together \
+             with host_groups to scope it to host groups",
+        ));
+    }
+    if !now_global && groups.is_empty() {
+        return Err(Failure::bad_request(if current.is_some() {
+            "host_groups is required when applied_globally is false"
+        } else {
+            "applied_globally or host_groups is required"
+        }));
+    }
+    if let Some(unknown) = groups.iter().find(|g| !state.groups.contains(g)) {
+        return Err(Failure::bad_request(format!(
+            "invalid host group id: {unknown}"
+        )));
+    }
+    Ok((now_global, groups))
+}
+
+/// `items` without repeats, in first-seen order.
+fn unique(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// The `platforms` of `item` (validated), if given.
+fn platforms(item: &Value) -> Result<Option<Vec<String>>, Failure> {
+    match item.get("platforms") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(_)) => {
+            let names = unique(strings(item, "platforms"));
+            if let Some(bad) = names.iter().find(|p| !PLATFORMS.contains(&p.as_str())) {
+                return Err(Failure::bad_request(format!(
+                    "invalid platform: {bad} (one of {})",
+                    PLATFORMS.join(", ")
+                )));
+            }
+            Ok(Some(names))
+        }
+        Some(_) => Err(Failure::bad_request("platforms must be a list")),
+    }
+}
+
+/// The changes of one update item, checked before anything is applied.
+struct Change {
+    index: usize,
+    action: Option<String>,
+    severity: Option<String>,
+    description: Option<String>,
+    tags: Option<Vec<String>>,
+    platforms: Option<Vec<String>>,
+    scope: (bool, Vec<String>),
+}
+
+/// Updates indicators. Every item is validated first and an invalid value
+/// rejects the whole request (Falcon answers 400 for the request, not per
+/// item), so nothing is half-applied; unknown ids are reported per id.
 fn change(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
     let items = body
         .get("indicators")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
+    if items.len() > MAX_IDS {
+        return Err(Failure::bad_request(format!(
+            "at most {MAX_IDS} indicators per request"
+        )));
+    }
     let mut state = shared.write();
-    let (mut changed, mut errors) = (Vec::new(), Vec::new());
+    let (mut changes, mut errors) = (Vec::new(), Vec::new());
     for item in &items {
         let id = text(item, &["id"]).unwrap_or_default();
-        let Some(i) = state.iocs.get(id) else {
+        let Some(index) = state.iocs.get(id) else {
             errors.push(ApiError::for_id(
                 StatusCode::NOT_FOUND,
                 "indicator not found",
@@ -266,20 +375,57 @@ fn change(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
             ));
             continue;
         };
-        let ioc = &mut state.tenant.iocs[i];
-        if item.get("action").is_some() {
-            ioc.action = one_of(item, "action", ACTIONS, None)?.to_owned();
+        let ioc = &state.tenant.iocs[index];
+        let given = |name: &str| item.get(name).is_some_and(|v| !v.is_null());
+        let checked = (|| {
+            Ok::<_, Failure>(Change {
+                index,
+                action: given("action")
+                    .then(|| one_of(item, "action", ACTIONS, None).map(str::to_owned))
+                    .transpose()?,
+                severity: given("severity")
+                    .then(|| one_of(item, "severity", SEVERITIES, None).map(str::to_owned))
+                    .transpose()?,
+                description: item
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                tags: given("tags").then(|| strings(item, "tags")),
+                platforms: platforms(item)?,
+                scope: scope(
+                    &state,
+                    item,
+                    Some((ioc.applied_globally, ioc.host_groups.as_slice())),
+                )?,
+            })
+        })();
+        changes.push(
+            checked
+                .map_err(|f| Failure::new(f.status, format!("indicator {id}: {}", f.message)))?,
+        );
+    }
+    let now = Timestamp::now();
+    let mut changed = Vec::new();
+    for c in changes {
+        let ioc = &mut state.tenant.iocs[c.index];
+        if let Some(action) = c.action {
+            ioc.action = action;
         }
-        if item.get("severity").is_some() {
-            ioc.severity = one_of(item, "severity", SEVERITIES, None)?.to_owned();
+        if let Some(severity) = c.severity {
+            ioc.severity = severity;
         }
-        if let Some(d) = item.get("description").and_then(Value::as_str) {
-            ioc.description = d.to_owned();
+        if let Some(description) = c.description {
+            ioc.description = description;
         }
-        if item.get("tags").is_some() {
-            ioc.tags = strings(item, "tags");
+        if let Some(tags) = c.tags {
+            ioc.tags = tags;
         }
-        ioc.modified_on = Timestamp::now();
+        if let Some(platforms) = c.platforms {
+            ioc.platforms = platforms;
+        }
+        (ioc.applied_globally, ioc.host_groups) = c.scope;
+        ioc.modified_by = "api-client".to_owned();
+        ioc.modified_on = now;
         changed.push(ioc_view(ioc));
     }
     let status = if changed.is_empty() && !errors.is_empty() {

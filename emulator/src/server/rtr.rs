@@ -29,13 +29,19 @@ const MAX_BATCH_HOSTS: usize = 10_000;
 /// Falcon's per-host code for a sensor that cannot be reached.
 const OFFLINE_CODE: u16 = 40407;
 
+/// Read-only verbs. Commands with sub-commands (`eventlog`, `reg`, `update`)
+/// are listed per sub-command: the tier depends on it (`reg query` is
+/// read-only, `reg set` needs an active responder).
 const READ_ONLY: &[&str] = &[
     "cat",
     "cd",
     "clear",
     "csrutil",
     "env",
-    "eventlog",
+    "eventlog backup",
+    "eventlog export",
+    "eventlog list",
+    "eventlog view",
     "filehash",
     "getsid",
     "help",
@@ -70,11 +76,21 @@ const ACTIVE: &[&str] = &[
     "tar",
     "umount",
     "unmap",
-    "update",
+    "update history",
+    "update install",
+    "update list",
+    "update query",
     "xmemdump",
     "zip",
 ];
 const ADMIN_ONLY: &[&str] = &["put", "put-and-run", "run", "falconscript", "cswindiag"];
+/// Commands whose second word is a sub-command. Falcon's session `scripts`
+/// list them as one command with `sub_commands`, and clients name them both
+/// ways in `base_command`: the command (`reg`, as in
+/// `{"base_command": "reg", "command_string": "reg set ..."}`) or the verb
+/// (`reg delete`, as CrowdStrike's own FalconPy samples send), so both are
+/// accepted; the sub-command then comes from `command_string`.
+const WITH_SUB_COMMANDS: &[&str] = &["eventlog", "reg", "update"];
 
 /// RTR sessions, batches, queued commands, scripts and put-files.
 #[derive(Debug, Default)]
@@ -394,25 +410,76 @@ async fn execute(tier: Tier, s: S, c: C, body: Body) -> Response {
     finish(&c, outcome)
 }
 
-fn parse_command(tier: Tier, body: &Value) -> Result<(String, String), Failure> {
-    let base = text(body, &["base_command"])
-        .ok_or_else(|| Failure::bad_request("base_command is required"))?;
-    let line = text(body, &["command_string"]).unwrap_or(base);
-    if !(tier.allowed)(base) {
-        return Err(Failure::bad_request(format!(
-            "invalid base command: {base}"
-        )));
+/// A command as the client sent it.
+#[derive(Debug)]
+struct Parsed {
+    /// `base_command` as sent (`reg` or `reg query`), echoed in statuses.
+    base: String,
+    /// The verb it names, sub-command included (`reg query`).
+    verb: String,
+    /// The whole command line.
+    line: String,
+}
+
+impl Parsed {
+    /// The command line after the verb.
+    fn arguments(&self) -> &str {
+        let mut rest = self.line.trim_start();
+        for _ in self.verb.split_whitespace() {
+            rest = rest
+                .find(char::is_whitespace)
+                .map_or("", |end| rest[end..].trim_start());
+        }
+        rest.trim_end()
     }
-    if !line.starts_with(base) {
+}
+
+/// Reads `base_command` and `command_string` and checks the verb against the
+/// tier. `base_command` may name a command with sub-commands by its first
+/// word (`reg`) or by both (`reg query`); see [`WITH_SUB_COMMANDS`].
+fn parse_command(tier: Tier, body: &Value) -> Result<Parsed, Failure> {
+    let base = text(body, &["base_command"])
+        .map(str::trim)
+        .ok_or_else(|| Failure::bad_request("base_command is required"))?;
+    let line = text(body, &["command_string"]).map_or(base, str::trim);
+    let base_words: Vec<&str> = base.split_whitespace().collect();
+    let line_words: Vec<&str> = line.split_whitespace().take(base_words.len() + 1).collect();
+    if !line_words.starts_with(&base_words) {
         return Err(Failure::bad_request(
             "command_string must start with base_command",
         ));
     }
-    Ok((base.to_owned(), line.to_owned()))
+    let verb = match base_words.as_slice() {
+        [command] if WITH_SUB_COMMANDS.contains(command) => match line_words.get(1) {
+            Some(sub) => format!("{command} {sub}"),
+            None => {
+                let subs: Vec<&str> = [READ_ONLY, ACTIVE]
+                    .concat()
+                    .into_iter()
+                    .filter_map(|v| v.strip_prefix(command)?.strip_prefix(' '))
+                    .collect();
+                return Err(Failure::bad_request(format!(
+                    "{command} needs a sub-command: {}",
+                    subs.join(", ")
+                )));
+            }
+        },
+        words => words.join(" "),
+    };
+    if !(tier.allowed)(&verb) {
+        return Err(Failure::bad_request(format!(
+            "invalid base command: {verb}"
+        )));
+    }
+    Ok(Parsed {
+        base: base.to_owned(),
+        verb,
+        line: line.to_owned(),
+    })
 }
 
 fn run_one(tier: Tier, shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
-    let (base, line) = parse_command(tier, body)?;
+    let command = parse_command(tier, body)?;
     let session_id = text(body, &["session_id"])
         .ok_or_else(|| Failure::bad_request("session_id is required"))?;
     let mut state = shared.write();
@@ -425,14 +492,14 @@ fn run_one(tier: Tier, shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
     let host = host_of(&state, &session.device_id)
         .cloned()
         .ok_or_else(|| Failure::new(StatusCode::NOT_FOUND, "Could not find sensor"))?;
-    let (stdout, stderr) = simulate(&host, &base, &line, &state.rtr);
+    let (stdout, stderr) = simulate(&host, &command, &state.rtr);
     let request_id = rng::unseeded().uuid_v4();
     state.rtr.commands.insert(
         request_id.clone(),
         Command {
             session_id: session_id.to_owned(),
             queued: session.offline_queued,
-            base_command: base,
+            base_command: command.base,
             stdout,
             stderr,
             started: Instant::now(),
@@ -483,10 +550,10 @@ async fn batch_init(s: S, c: C, q: RawQuery, body: Body) -> Response {
     finish(&c, outcome)
 }
 
-/// Per-host outcome of a batch call.
-fn host_result(aid: &str, session_id: &str, error: Option<&str>) -> Value {
+/// Per-host outcome of a batch call; `error` is the code and message.
+fn host_result(aid: &str, session_id: &str, error: Option<(u16, &str)>) -> Value {
     let errors = match error {
-        Some(message) => json!([{"code": OFFLINE_CODE, "message": message}]),
+        Some((code, message)) => json!([{"code": code, "message": message}]),
         None => json!([]),
     };
     let mut result = json!({
@@ -498,20 +565,73 @@ fn host_result(aid: &str, session_id: &str, error: Option<&str>) -> Value {
         "errors": errors,
         "query_time": 0,
     });
-    // The captured per-host failure has no `offline_queued`.
-    if error.is_none() {
+    // The captured offline failure has no `offline_queued`; the captured
+    // malformed-id failure has `offline_queued: false`.
+    if error.is_none_or(|(code, _)| code != OFFLINE_CODE) {
         result["offline_queued"] = json!(false);
     }
     result
 }
 
+/// Why Falcon cannot parse `aid`, if it cannot. Falcon parses every agent id
+/// of a batch as a UUID (32 hex digits, or the hyphenated, braced or
+/// `urn:uuid:` forms) before it looks for the sensor, and reports one that
+/// does not parse per host with code 500 and the parser's message, as in the
+/// captured `{"code": 500, "message": "uuid: incorrect UUID length 47 in
+/// string \"...\""}`.
+fn aid_parse_error(aid: &str) -> Option<String> {
+    let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+    let canonical = |s: &str| {
+        s.len() == 36
+            && s.char_indices().all(|(i, c)| {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit()
+                }
+            })
+    };
+    let inner = match aid.len() {
+        32 | 36 => aid,
+        34 | 38 if aid.starts_with('{') && aid.ends_with('}') => &aid[1..aid.len() - 1],
+        41 | 45 if aid.starts_with("urn:uuid:") => &aid[9..],
+        34 | 38 | 41 | 45 => {
+            return Some(format!("uuid: incorrect UUID format in string {aid:?}"));
+        }
+        n => return Some(format!("uuid: incorrect UUID length {n} in string {aid:?}")),
+    };
+    let valid = if inner.len() == 32 {
+        hex(inner)
+    } else {
+        canonical(inner)
+    };
+    (!valid).then(|| format!("uuid: incorrect UUID format in string {aid:?}"))
+}
+
+/// Per-host code for a well-formed agent id that is not a sensor of this CID.
+/// No captured body shows this case; the emulator answers like the
+/// single-host session start (404, "Could not find sensor") and never queues
+/// such a host, whatever `queue_offline` says: Falcon opens sessions only on
+/// its own CID's sensors, so this is not the offline code 40407, which means
+/// a known sensor that does not answer.
+const UNKNOWN_HOST: (u16, &str) = (404, "Could not find sensor");
+
 fn init_batch(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome {
     timeout_of(params)?;
     let hosts = strings(body, "host_ids");
     if hosts.is_empty() || hosts.len() > MAX_BATCH_HOSTS {
-        return Err(Failure::bad_request(format!(
-            "host_ids must contain between 1 and {MAX_BATCH_HOSTS} ids"
-        )));
+        // The captured answer: HTTP 400, an empty batch and this message.
+        let body = json!({
+            "meta": meta(ctx),
+            "batch_id": "",
+            "resources": {},
+            "errors": [{"code": 400, "message": format!(
+                "Invalid number of hosts in request: {}. Must be an integer greater than 0 \
+                 and less than or equal to {MAX_BATCH_HOSTS}",
+                hosts.len()
+            )}],
+        });
+        return Ok((StatusCode::BAD_REQUEST, Json(body)).into_response());
     }
     let queue = body
         .get("queue_offline")
@@ -521,18 +641,23 @@ fn init_batch(shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outc
     let mut results = serde_json::Map::new();
     let mut members = Vec::new();
     for aid in &hosts {
+        if let Some(message) = aid_parse_error(aid) {
+            results.insert(aid.clone(), host_result(aid, "", Some((500, &message))));
+            continue;
+        }
         let Some(host) = host_of(&state, aid).cloned() else {
-            results.insert(
-                aid.clone(),
-                host_result(aid, "", Some("Could not find sensor")),
-            );
+            results.insert(aid.clone(), host_result(aid, "", Some(UNKNOWN_HOST)));
             continue;
         };
         let online = host.online_state == "online";
         if !online && !queue {
             results.insert(
                 aid.clone(),
-                host_result(aid, "", Some("Sensor appears to be offline")),
+                host_result(
+                    aid,
+                    "",
+                    Some((OFFLINE_CODE, "Sensor appears to be offline")),
+                ),
             );
             continue;
         }
@@ -640,7 +765,7 @@ async fn batch_command(tier: Tier, s: S, c: C, q: RawQuery, body: Body) -> Respo
 /// incomplete with a timeout error.
 fn run_batch(tier: Tier, shared: &Shared, ctx: &Ctx, params: &Params, body: &Value) -> Outcome {
     let timeout = timeout_of(params)?;
-    let (base, line) = parse_command(tier, body)?;
+    let command = parse_command(tier, body)?;
     let batch_id =
         text(body, &["batch_id"]).ok_or_else(|| Failure::bad_request("batch_id is required"))?;
     let optional = strings(body, "optional_hosts");
@@ -667,7 +792,11 @@ fn run_batch(tier: Tier, shared: &Shared, ctx: &Ctx, params: &Params, body: &Val
         if host.online_state != "online" && !session.offline_queued {
             results.insert(
                 aid.clone(),
-                host_result(aid, "", Some("Sensor appears to be offline")),
+                host_result(
+                    aid,
+                    "",
+                    Some((OFFLINE_CODE, "Sensor appears to be offline")),
+                ),
             );
             continue;
         }
@@ -676,7 +805,7 @@ fn run_batch(tier: Tier, shared: &Shared, ctx: &Ctx, params: &Params, body: &Val
             result["complete"] = json!(false);
             result["errors"] = json!([{"code": 408, "message": "command timed out"}]);
         } else {
-            let (stdout, stderr) = simulate(host, &base, &line, &state.rtr);
+            let (stdout, stderr) = simulate(host, &command, &state.rtr);
             result["stdout"] = json!(stdout);
             result["stderr"] = json!(stderr);
             result["complete"] = json!(!session.offline_queued);
@@ -684,7 +813,7 @@ fn run_batch(tier: Tier, shared: &Shared, ctx: &Ctx, params: &Params, body: &Val
             succeeded += 1;
         }
         result["task_id"] = json!(rng::unseeded().uuid_v4());
-        result["base_command"] = json!(base);
+        result["base_command"] = json!(command.base);
         result["offline_queued"] = json!(session.offline_queued);
         results.insert(aid.clone(), result);
     }
@@ -716,12 +845,23 @@ const UNIX_PS: &str = "  PID TTY      CMD\n    1 ?        systemd\n\
                        812 ?        falcon-sensor\n 1204 ?        sshd\n";
 const REG_QUERY: &str = "HKEY_LOCAL_MACHINE\\SOFTWARE\\CrowdStrike\n    CU    REG_SZ    1\n";
 
+const EVENT_LOGS: &str = "Application\nSecurity\nSetup\nSystem\n";
+const UPDATES: &str = "KB5034441  Security Update  Installed\n\
+                       KB5035845  Cumulative Update  Installed\n";
+
 /// Plausible output for a command on a host of its platform.
-fn simulate(host: &Host, base: &str, line: &str, rtr: &Sessions) -> (String, String) {
+fn simulate(host: &Host, command: &Parsed, rtr: &Sessions) -> (String, String) {
     let windows = host.platform_name == "Windows";
-    let arg = line.strip_prefix(base).unwrap_or_default().trim();
+    let (verb, arg) = (command.verb.as_str(), command.arguments());
+    let family = verb.split(' ').next().unwrap_or_default();
+    if !windows && matches!(family, "eventlog" | "reg" | "update") {
+        return (
+            String::new(),
+            format!("{family} is only available on Windows hosts"),
+        );
+    }
     let root = if windows { "C:\\" } else { "/" };
-    let out = match base {
+    let out = match verb {
         "ls" if windows => {
             let dir = if arg.is_empty() { root } else { arg };
             format!("Directory listing for {dir} -\n\n{WINDOWS_LS}")
@@ -754,34 +894,117 @@ fn simulate(host: &Host, base: &str, line: &str, rtr: &Sessions) -> (String, Str
         "pwd" | "cd" => format!("{root}\n"),
         "filehash" => format!("MD5: {}\nSHA256: {}\n", "0".repeat(32), "0".repeat(64)),
         "getsid" => "S-1-5-21-1000000000-2000000000-3000000000-1001\n".to_owned(),
-        "reg query" if !windows => {
-            return (
-                String::new(),
-                "reg is only available on Windows hosts".to_owned(),
-            );
-        }
         "reg query" => REG_QUERY.to_owned(),
+        "eventlog list" => EVENT_LOGS.to_owned(),
+        "eventlog view" => {
+            let log = arg.split_whitespace().next().unwrap_or("System");
+            format!(
+                "Log: {log}\nSource  EventID  Computer\nService Control Manager  7036  {}\n",
+                host.hostname
+            )
+        }
+        "update list" | "update history" | "update query" => UPDATES.to_owned(),
         "cat" => format!("contents of {arg}\n"),
         "runscript" => return run_script(arg, rtr),
-        "kill" | "rm" | "mkdir" | "cp" | "mv" | "put" | "run" => format!("{base} {arg}: ok\n"),
+        "kill" | "rm" | "mkdir" | "cp" | "mv" | "put" | "run" | "reg set" | "reg delete"
+        | "reg load" | "reg unload" | "eventlog backup" | "eventlog export" | "update install" => {
+            format!("{verb} {arg}: ok\n")
+        }
         _ => String::new(),
     };
     (out, String::new())
 }
 
-/// `runscript -CloudFile="name"` runs an uploaded script; `-Raw=` runs inline text.
+/// The `-Name=value` flags of an RTR command line, names lowercased. Values
+/// may be bare words or quoted with `"`, `'` or triple backticks
+/// (`-Raw=```...```), and quoted values keep their spaces.
+fn flags(arg: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut rest = arg.trim_start();
+    while !rest.is_empty() {
+        let Some(flag) = rest.strip_prefix('-') else {
+            let word = rest.split_whitespace().next().unwrap_or_default();
+            return Err(format!(
+                "unexpected argument `{word}`: flags look like -Name=value"
+            ));
+        };
+        let name_end = flag
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(flag.len());
+        let name = flag[..name_end].to_ascii_lowercase();
+        let after = &flag[name_end..];
+        let Some(value) = after.strip_prefix('=') else {
+            out.push((name, String::new()));
+            rest = after.trim_start();
+            continue;
+        };
+        let quote = ["```", "\"", "'"]
+            .into_iter()
+            .find(|q| value.starts_with(q));
+        let (text, tail) = match quote {
+            Some(q) => {
+                let inner = &value[q.len()..];
+                let end = inner
+                    .find(q)
+                    .ok_or_else(|| format!("-{name}: the value has no closing {q}"))?;
+                (&inner[..end], &inner[end + q.len()..])
+            }
+            None => {
+                let end = value.find(char::is_whitespace).unwrap_or(value.len());
+                (&value[..end], &value[end..])
+            }
+        };
+        if !tail.is_empty() && !tail.starts_with(char::is_whitespace) {
+            return Err(format!("-{name}: text right after the closing quote"));
+        }
+        out.push((name, text.to_owned()));
+        rest = tail.trim_start();
+    }
+    Ok(out)
+}
+
+/// `runscript -CloudFile="name"` runs an uploaded script, optionally with
+/// `-CommandLine="arguments"`; `-Raw=` runs inline text and `-HostPath=` a
+/// script already on the host.
 fn run_script(arg: &str, rtr: &Sessions) -> (String, String) {
-    if let Some(name) = arg.strip_prefix("-CloudFile=") {
-        let name = name.trim_matches(|c| c == '"' || c == '\'');
+    let flags = match flags(arg) {
+        Ok(flags) => flags,
+        Err(e) => return (String::new(), format!("runscript: {e}")),
+    };
+    let flag = |name: &str| {
+        flags
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let arguments = flag("commandline").filter(|a| !a.is_empty());
+    let with_arguments = |out: String| match arguments {
+        Some(a) => format!("{out}arguments: {a}\n"),
+        None => out,
+    };
+    if let Some(name) = flag("cloudfile") {
         return match rtr.scripts.iter().find(|s| s.name == name) {
             Some(script) => (
-                format!("ran {} ({} bytes)\n", script.name, script.content.len()),
+                with_arguments(format!(
+                    "ran {} ({} bytes)\n",
+                    script.name,
+                    script.content.len()
+                )),
                 String::new(),
             ),
             None => (String::new(), format!("cloud file {name} not found")),
         };
     }
-    ("script completed\n".to_owned(), String::new())
+    if flag("raw").is_some() || flag("hostpath").is_some() {
+        return (
+            with_arguments("script completed\n".to_owned()),
+            String::new(),
+        );
+    }
+    (
+        String::new(),
+        "runscript needs -CloudFile=, -HostPath= or -Raw=".to_owned(),
+    )
 }
 
 // ---- scripts and put-files ----------------------------------------------------------
@@ -1001,6 +1224,74 @@ mod tests {
         assert!(read_only("ls") && !read_only("rm"));
         assert!(active("rm") && !active("put"));
         assert!(admin("put") && admin("ls"));
+    }
+
+    fn parsed(tier: usize, base: &str, line: &str) -> Result<Parsed, Failure> {
+        parse_command(
+            TIERS[tier].2,
+            &json!({"base_command": base, "command_string": line}),
+        )
+    }
+
+    #[test]
+    fn sub_commands_resolve_from_either_base_command() {
+        for base in ["reg", "reg query"] {
+            let p = parsed(0, base, "reg query HKLM\\Software").expect("read-only");
+            assert_eq!(
+                (p.verb.as_str(), p.arguments()),
+                ("reg query", "HKLM\\Software")
+            );
+            assert_eq!(p.base, base);
+        }
+        assert!(parsed(0, "reg", "reg set HKLM\\x v").is_err());
+        assert_eq!(
+            parsed(1, "reg", "reg set HKLM\\x v").expect("active").verb,
+            "reg set"
+        );
+        assert_eq!(
+            parsed(0, "eventlog", "eventlog view System")
+                .expect("ro")
+                .verb,
+            "eventlog view"
+        );
+        assert!(parsed(0, "update list", "update list").is_err());
+        assert!(parsed(1, "update", "update list").is_ok());
+        assert!(parsed(1, "reg", "reg").is_err());
+        assert!(parsed(0, "reg query", "reg set x").is_err());
+        assert!(parsed(0, "ls", "lsof").is_err());
+    }
+
+    #[test]
+    fn flags_keep_quoted_values_whole() {
+        let got =
+            flags(r#"-CloudFile="collect it.ps1" -CommandLine="-Days 3 -Path 'C:\x'" -Timeout=30"#)
+                .expect("flags");
+        assert_eq!(
+            got,
+            [
+                ("cloudfile".to_owned(), "collect it.ps1".to_owned()),
+                ("commandline".to_owned(), "-Days 3 -Path 'C:\\x'".to_owned()),
+                ("timeout".to_owned(), "30".to_owned()),
+            ]
+        );
+        let raw = flags("-Raw=```Get-Date; \"x\"```").expect("raw");
+        assert_eq!(raw[0].1, "Get-Date; \"x\"");
+        assert!(flags(r#"-CloudFile="open"#).is_err());
+        assert!(flags("collect.ps1").is_err());
+    }
+
+    #[test]
+    fn agent_ids_parse_like_uuids() {
+        assert_eq!(aid_parse_error(&"a".repeat(32)), None);
+        assert_eq!(
+            aid_parse_error("0b5b5e1c-8d6a-4e2b-9c3d-1f2e3d4c5b6a"),
+            None
+        );
+        assert_eq!(
+            aid_parse_error("wrongAgentId").as_deref(),
+            Some("uuid: incorrect UUID length 12 in string \"wrongAgentId\"")
+        );
+        assert!(aid_parse_error(&"g".repeat(32)).is_some_and(|m| m.contains("format")));
     }
 
     #[test]

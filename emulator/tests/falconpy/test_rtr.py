@@ -76,6 +76,13 @@ def test_admin_scripts(auth):
     request_id = run["resources"][0]["cloud_request_id"]
     status = ok(admin.check_admin_command_status(cloud_request_id=request_id, sequence_id=0))
     assert "hello.ps1" in status["resources"][0]["stdout"]
+    line = 'runscript -CloudFile="hello.ps1" -CommandLine="-Name \'Welt\' -Count 2"'
+    run = ok(admin.execute_admin_command(base_command="runscript", session_id=sid,
+                                         command_string=line), 201)
+    request_id = run["resources"][0]["cloud_request_id"]
+    status = ok(admin.check_admin_command_status(cloud_request_id=request_id, sequence_id=0))
+    stdout = status["resources"][0]["stdout"]
+    assert "hello.ps1" in stdout and "-Name 'Welt' -Count 2" in stdout
     ok(admin.delete_scripts(ids=ids[0]))
 
 
@@ -111,3 +118,25 @@ def test_batch_tiers_refresh_and_pulse(auth):
     pulsed = ok(rtr.pulse_session(device_id=online[0]), 201)["resources"][0]
     sessions = ok(rtr.list_sessions(ids=[pulsed["session_id"]]))["resources"]
     assert sessions[0]["device_id"] == online[0]
+
+
+def test_sub_commands_by_command_or_verb(auth):
+    rtr = RealTimeResponse(auth_object=auth)
+    windows = [h for h in hosts_by_state(auth, "online", 20)]
+    hosts = Hosts(auth_object=auth)
+    details = ok(hosts.get_device_details(ids=windows))["resources"]
+    aid = next(d["device_id"] for d in details if d["platform_name"] == "Windows")
+    sid = ok(rtr.init_session(device_id=aid), 201)["resources"][0]["session_id"]
+    for base in ("reg", "reg query"):
+        sent = ok(rtr.execute_command(base_command=base, session_id=sid,
+                                      command_string="reg query HKLM\\SOFTWARE"), 201)
+        request_id = sent["resources"][0]["cloud_request_id"]
+        status = ok(rtr.check_command_status(cloud_request_id=request_id, sequence_id=0))
+        assert "CrowdStrike" in status["resources"][0]["stdout"]
+    sent = ok(rtr.execute_command(base_command="eventlog view", session_id=sid,
+                                  command_string="eventlog view System"), 201)
+    denied = rtr.execute_command(base_command="reg", session_id=sid,
+                                 command_string="reg set HKLM\\x v")
+    assert denied["status_code"] == 400
+    batch = ok(rtr.batch_init_sessions(host_ids=[aid, "f" * 32]), 201)
+    assert batch["resources"]["f" * 32]["errors"][0]["code"] == 404
