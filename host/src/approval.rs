@@ -20,9 +20,9 @@ pub(crate) fn ask(plugin: &str, op: Operation, targets: &[String]) -> bool {
     let more = targets.len().saturating_sub(shown.len());
     let _ = write!(
         stderr,
-        "plugin `{plugin}` wants to {} {} host(s): {}{}\napprove `{}` for this call? [y/N] ",
+        "plugin `{plugin}` wants to {} {}: {}{}\napprove `{}` for this call? [y/N] ",
         op.verb(),
-        targets.len(),
+        crate::gate::count(targets.len(), op.noun()),
         shown.join(", "),
         if more > 0 {
             format!(" and {more} more")

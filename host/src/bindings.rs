@@ -10,6 +10,9 @@ wasmtime::component::bindgen!({
     path: "../wit",
     imports: { default: async | trappable },
     exports: { default: async },
+    with: {
+        "falcon:plugin/hosts.host-stream": crate::api::hosts::HostStream,
+    },
 });
 
 pub(crate) use self::falcon::plugin::types::{

@@ -128,6 +128,39 @@ pub(crate) enum Command {
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+
+    /// Create a plugin crate: a working plugin (it counts hosts), a test that
+    /// runs it in this host against the emulator, and a README. Then:
+    /// `cd NAME && cargo test`, and `host run` on the built `.wasm`.
+    ///
+    /// Inside a workspace that has `falcon-sdk` in its dependencies (the
+    /// host's own), the crate uses it and joins the workspace's members.
+    /// Elsewhere it depends on --sdk-path or --sdk-git, by default on the
+    /// `sdk` directory of the checkout this host was built from.
+    New(NewArgs),
+}
+
+/// `host new`.
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// The plugin's name: lowercase letters, digits and dashes.
+    pub(crate) name: String,
+
+    /// Create the crate in this directory instead of `./NAME`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) path: Option<PathBuf>,
+
+    /// Depend on the SDK at this path (the `sdk` directory of a checkout).
+    #[arg(long, value_name = "DIR", conflicts_with = "sdk_git")]
+    pub(crate) sdk_path: Option<PathBuf>,
+
+    /// Depend on the SDK in this git repository.
+    #[arg(long, value_name = "URL")]
+    pub(crate) sdk_git: Option<String>,
+
+    /// The commit, tag or branch of --sdk-git.
+    #[arg(long, value_name = "REV", requires = "sdk_git")]
+    pub(crate) sdk_rev: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +263,12 @@ pub(crate) struct RunArgs {
     /// are taken as JSON, anything else as a string.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub(crate) sets: Vec<String>,
+
+    /// Set one input field to the text of a file, for example
+    /// `previous=last-audit.json` to hand a plugin an earlier report.
+    /// Repeatable; applied after --set. The plugin itself reads no file.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub(crate) set_files: Vec<String>,
 
     /// The Falcon cloud: us-1, us-2, eu-1, us-gov-1, us-gov-2 or a base URL.
     /// Defaults to FALCON_CLOUD, then us-1.

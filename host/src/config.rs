@@ -10,6 +10,10 @@
 //! grants = "/etc/falcon-host/grants.toml"
 //! audit_log = "/var/log/falcon-host/audit.jsonl"
 //! cache_dir = "/var/cache/falcon-host"
+//!
+//! [notify.slack-secops]            # a notification destination; see
+//! kind = "slack"                   # crate::notify::config for every kind
+//! url_env = "SLACK_SECOPS_WEBHOOK"
 //! ```
 //!
 //! Precedence, highest first: a command-line flag, the environment
@@ -42,6 +46,9 @@ pub(crate) struct ConfigFile {
     audit_log: Option<PathBuf>,
     /// `cache_dir = "PATH"`: the compile cache.
     cache_dir: Option<PathBuf>,
+    /// `[notify.NAME]`: the notification destinations, by name.
+    #[serde(default)]
+    notify: std::collections::BTreeMap<String, crate::notify::config::DestinationConfig>,
 }
 
 /// Where a setting's value came from.
@@ -76,6 +83,8 @@ pub(crate) struct Setting<T> {
 pub(crate) struct Config {
     path: Option<PathBuf>,
     file: ConfigFile,
+    /// The `[notify.NAME]` tables, checked.
+    notify: std::collections::BTreeMap<String, crate::notify::config::Checked>,
 }
 
 impl Config {
@@ -122,9 +131,19 @@ impl Config {
         if file.client_secret.is_some() {
             refuse_if_shared(&path)?;
         }
+        let notify = file
+            .notify
+            .iter()
+            .map(|(name, destination)| {
+                crate::notify::config::check(name, destination)
+                    .map(|checked| (name.clone(), checked))
+                    .map_err(|e| usage(format!("the config file `{}`: {e}", path.display())))
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             path: Some(path),
             file,
+            notify,
         })
     }
 
@@ -226,6 +245,13 @@ impl Config {
         self.path(flag, "FALCON_HOST_CACHE_DIR", &self.file.cache_dir, default)
     }
 
+    /// The notification destinations of the config file, checked, by name.
+    pub(crate) fn notify(
+        &self,
+    ) -> &std::collections::BTreeMap<String, crate::notify::config::Checked> {
+        &self.notify
+    }
+
     /// `host config show`: every effective setting, secrets masked, with
     /// where it came from.
     pub(crate) fn show(&self, as_json: bool) -> Exit {
@@ -240,7 +266,7 @@ impl Config {
         let path = |s: Option<Setting<PathBuf>>| {
             s.map(|s| (s.value.display().to_string(), s.source.to_string()))
         };
-        let rows: Vec<(&str, Option<(String, String)>)> = vec![
+        let mut rows: Vec<(String, Option<(String, String)>)> = vec![
             ("client_id", text(self.client_id())),
             (
                 "client_secret",
@@ -252,7 +278,19 @@ impl Config {
             ("grants", path(self.grants(None))),
             ("audit_log", path(self.audit_log(None))),
             ("cache_dir", path(self.cache_dir(None))),
-        ];
+        ]
+        .into_iter()
+        .map(|(key, row)| (key.to_owned(), row))
+        .collect();
+        // Destinations show their kind and where each secret comes from,
+        // never a URL, token or password.
+        let file_source = Source::File(self.path.clone().unwrap_or_default()).to_string();
+        for (name, checked) in &self.notify {
+            rows.push((
+                format!("notify.{name}"),
+                Some((checked.describe(), file_source.clone())),
+            ));
+        }
         if as_json {
             let settings: serde_json::Map<String, serde_json::Value> = rows
                 .iter()
@@ -263,7 +301,7 @@ impl Config {
                         }
                         None => serde_json::Value::Null,
                     };
-                    ((*key).to_owned(), value)
+                    (key.clone(), value)
                 })
                 .collect();
             let out = serde_json::json!({ "config_file": file, "settings": settings });

@@ -34,16 +34,20 @@ impl Tier {
 }
 
 /// Declares every typed operation of the contract in one table: its variant,
-/// contract name, scope, risk tier and the verb plans and prompts use. A new
-/// interface function is one row here and one `self.call(...)` in `api/`.
+/// contract name, scope, risk tier, and the verb and target noun plans and
+/// prompts use ("network-contain" 3 "host"s). A new interface function is one
+/// row here and one `self.call(...)` in `api/`.
 macro_rules! operations {
-    ($($variant:ident => $name:literal, $scope:literal, $tier:ident, $verb:literal;)*) => {
+    ($($variant:ident => $name:literal, $scope:literal, $tier:ident, $verb:literal, $noun:literal;)*) => {
         /// Every operation of the contract that needs a grant.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
         pub(crate) enum Operation {
             $($variant,)*
             /// `api.call` on the route at this index of [`crate::routes::ROUTES`].
             Call(usize),
+            /// A send to a notification destination; the scope is the
+            /// destination's `notify:<name>`.
+            Notify(crate::notify::Action, Scope),
         }
 
         impl Operation {
@@ -54,6 +58,7 @@ macro_rules! operations {
                 match self {
                     $(Self::$variant => $name,)*
                     Self::Call(_) => "api.call",
+                    Self::Notify(action, _) => action.name(),
                 }
             }
 
@@ -61,6 +66,7 @@ macro_rules! operations {
                 match self {
                     $(Self::$variant => $scope,)*
                     Self::Call(index) => crate::routes::ROUTES[index].scope,
+                    Self::Notify(_, scope) => scope.name(),
                 }
             }
 
@@ -69,6 +75,9 @@ macro_rules! operations {
                 match self {
                     $(Self::$variant => Tier::$tier,)*
                     Self::Call(index) => crate::routes::ROUTES[index].tier,
+                    // A notification changes nothing in the tenant, but it
+                    // leaves the host: planned in a dry run, never approved.
+                    Self::Notify(..) => Tier::Write,
                 }
             }
 
@@ -77,6 +86,17 @@ macro_rules! operations {
                 match self {
                     $(Self::$variant => $verb,)*
                     Self::Call(_) => "call",
+                    Self::Notify(action, _) => action.verb(),
+                }
+            }
+
+            /// What one target of the operation is ("host", "policy"), for
+            /// plans and approval prompts.
+            pub(crate) fn noun(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $noun,)*
+                    Self::Call(_) => "target",
+                    Self::Notify(..) => "destination",
                 }
             }
         }
@@ -84,16 +104,91 @@ macro_rules! operations {
 }
 
 operations! {
-    ListUsers => "users.list-users", "users:read", Read, "read";
-    GetUsers => "users.get-users", "users:read", Read, "read";
-    QueryUsers => "users.query-users", "users:read", Read, "read";
-    RolesOfUsers => "users.roles-of-users", "roles:read", Read, "read";
-    ListRoles => "users.list-roles", "roles:read", Read, "read";
-    ListHosts => "hosts.list-hosts", "hosts:read", Read, "read";
-    GetHosts => "hosts.get-hosts", "hosts:read", Read, "read";
-    QueryHosts => "hosts.query-hosts", "hosts:read", Read, "read";
-    ContainHosts => "hosts.contain", "hosts:write", Destructive, "network-contain";
-    LiftContainment => "hosts.lift-containment", "hosts:write", Write, "lift containment from";
+    ListUsers => "users.list-users", "users:read", Read, "read", "user";
+    GetUsers => "users.get-users", "users:read", Read, "read", "user";
+    QueryUsers => "users.query-users", "users:read", Read, "read", "user";
+    RolesOfUsers => "users.roles-of-users", "roles:read", Read, "read", "user";
+    ListRoles => "users.list-roles", "roles:read", Read, "read", "role";
+    ListHosts => "hosts.list-hosts", "hosts:read", Read, "read", "host";
+    GetHosts => "hosts.get-hosts", "hosts:read", Read, "read", "host";
+    QueryHosts => "hosts.query-hosts", "hosts:read", Read, "read", "host";
+    StreamHosts => "hosts.stream-hosts", "hosts:read", Read, "read", "host";
+    NextHosts => "hosts.host-stream.next", "hosts:read", Read, "read", "host";
+    ContainHosts => "hosts.contain", "hosts:write", Destructive, "network-contain", "host";
+    LiftContainment => "hosts.lift-containment", "hosts:write", Write, "lift containment from", "host";
+    ListAlerts => "alerts.list-alerts", "detections:read", Read, "read", "alert";
+    GetAlerts => "alerts.get-alerts", "detections:read", Read, "read", "alert";
+    QueryAlerts => "alerts.query-alerts", "detections:read", Read, "read", "alert";
+    UpdateAlerts => "alerts.update-alerts", "detections:write", Write, "update", "alert";
+    ListIncidents => "incidents.list-incidents", "incidents:read", Read, "read", "incident";
+    GetIncidents => "incidents.get-incidents", "incidents:read", Read, "read", "incident";
+    QueryIncidents => "incidents.query-incidents", "incidents:read", Read, "read", "incident";
+    UpdateIncidents => "incidents.update-incidents", "incidents:write", Write, "update", "incident";
+    ListIocs => "iocs.list-iocs", "custom-ioc:read", Read, "read", "indicator";
+    GetIocs => "iocs.get-iocs", "custom-ioc:read", Read, "read", "indicator";
+    QueryIocs => "iocs.query-iocs", "custom-ioc:read", Read, "read", "indicator";
+    CreateIocs => "iocs.create-iocs", "custom-ioc:write", Write, "create detect-only", "indicator";
+    CreateBlockingIocs => "iocs.create-blocking", "custom-ioc:write", Destructive, "create, as blocking or allow-listing,", "indicator";
+    UpdateIocs => "iocs.update-iocs", "custom-ioc:write", Write, "update", "indicator";
+    UpdateBlockingIocs => "iocs.update-blocking", "custom-ioc:write", Destructive, "make blocking or allow-listing", "indicator";
+    DeleteIocs => "iocs.delete-iocs", "custom-ioc:write", Write, "delete", "indicator";
+    ListHostGroups => "host-groups.list-host-groups", "host-groups:read", Read, "read", "host group";
+    GetHostGroups => "host-groups.get-host-groups", "host-groups:read", Read, "read", "host group";
+    QueryHostGroups => "host-groups.query-host-groups", "host-groups:read", Read, "read", "host group";
+    CreateHostGroup => "host-groups.create-host-group", "host-groups:write", Write, "create", "host group";
+    UpdateHostGroup => "host-groups.update-host-group", "host-groups:write", Write, "change", "host group";
+    DeleteHostGroups => "host-groups.delete-host-groups", "host-groups:write", Write, "delete", "host group";
+    AddGroupHosts => "host-groups.add-hosts", "host-groups:write", Write, "add to a host group", "host";
+    RemoveGroupHosts => "host-groups.remove-hosts", "host-groups:write", Write, "remove from a host group", "host";
+    ListGroupMembers => "host-groups.list-members", "host-groups:read", Read, "read", "host group";
+    ListPreventionPolicies => "policies.list-policies/prevention", "prevention-policies:read", Read, "read", "policy";
+    ListResponsePolicies => "policies.list-policies/response", "response-policies:read", Read, "read", "policy";
+    ListSensorUpdatePolicies => "policies.list-policies/sensor-update", "sensor-update-policies:read", Read, "read", "policy";
+    GetPreventionPolicies => "policies.get-policies/prevention", "prevention-policies:read", Read, "read", "policy";
+    GetResponsePolicies => "policies.get-policies/response", "response-policies:read", Read, "read", "policy";
+    GetSensorUpdatePolicies => "policies.get-policies/sensor-update", "sensor-update-policies:read", Read, "read", "policy";
+    QueryPreventionPolicies => "policies.query-policies/prevention", "prevention-policies:read", Read, "read", "policy";
+    QueryResponsePolicies => "policies.query-policies/response", "response-policies:read", Read, "read", "policy";
+    QuerySensorUpdatePolicies => "policies.query-policies/sensor-update", "sensor-update-policies:read", Read, "read", "policy";
+    PreventionPolicyMembers => "policies.list-members/prevention", "prevention-policies:read", Read, "read", "policy";
+    ResponsePolicyMembers => "policies.list-members/response", "response-policies:read", Read, "read", "policy";
+    SensorUpdatePolicyMembers => "policies.list-members/sensor-update", "sensor-update-policies:read", Read, "read", "policy";
+    CreatePreventionPolicy => "policies.create-policy/prevention", "prevention-policies:write", Write, "create", "policy";
+    CreateResponsePolicy => "policies.create-policy/response", "response-policies:write", Write, "create", "policy";
+    CreateSensorUpdatePolicy => "policies.create-policy/sensor-update", "sensor-update-policies:write", Write, "create", "policy";
+    UpdatePreventionPolicy => "policies.update-policy/prevention", "prevention-policies:write", Destructive, "change", "policy";
+    UpdateResponsePolicy => "policies.update-policy/response", "response-policies:write", Destructive, "change", "policy";
+    UpdateSensorUpdatePolicy => "policies.update-policy/sensor-update", "sensor-update-policies:write", Destructive, "change", "policy";
+    DeletePreventionPolicies => "policies.delete-policies/prevention", "prevention-policies:write", Destructive, "delete", "policy";
+    DeleteResponsePolicies => "policies.delete-policies/response", "response-policies:write", Destructive, "delete", "policy";
+    DeleteSensorUpdatePolicies => "policies.delete-policies/sensor-update", "sensor-update-policies:write", Destructive, "delete", "policy";
+    EnablePreventionPolicies => "policies.enable-policies/prevention", "prevention-policies:write", Destructive, "enable", "policy";
+    EnableResponsePolicies => "policies.enable-policies/response", "response-policies:write", Destructive, "enable", "policy";
+    EnableSensorUpdatePolicies => "policies.enable-policies/sensor-update", "sensor-update-policies:write", Destructive, "enable", "policy";
+    DisablePreventionPolicies => "policies.disable-policies/prevention", "prevention-policies:write", Destructive, "disable", "policy";
+    DisableResponsePolicies => "policies.disable-policies/response", "response-policies:write", Destructive, "disable", "policy";
+    DisableSensorUpdatePolicies => "policies.disable-policies/sensor-update", "sensor-update-policies:write", Destructive, "disable", "policy";
+    AddPreventionPolicyGroup => "policies.add-host-group/prevention", "prevention-policies:write", Destructive, "apply to a host group", "policy";
+    AddResponsePolicyGroup => "policies.add-host-group/response", "response-policies:write", Destructive, "apply to a host group", "policy";
+    AddSensorUpdatePolicyGroup => "policies.add-host-group/sensor-update", "sensor-update-policies:write", Destructive, "apply to a host group", "policy";
+    RemovePreventionPolicyGroup => "policies.remove-host-group/prevention", "prevention-policies:write", Destructive, "take off a host group", "policy";
+    RemoveResponsePolicyGroup => "policies.remove-host-group/response", "response-policies:write", Destructive, "take off a host group", "policy";
+    RemoveSensorUpdatePolicyGroup => "policies.remove-host-group/sensor-update", "sensor-update-policies:write", Destructive, "take off a host group", "policy";
+    PreventionPolicyPrecedence => "policies.set-precedence/prevention", "prevention-policies:write", Destructive, "reorder", "policy";
+    ResponsePolicyPrecedence => "policies.set-precedence/response", "response-policies:write", Destructive, "reorder", "policy";
+    SensorUpdatePolicyPrecedence => "policies.set-precedence/sensor-update", "sensor-update-policies:write", Destructive, "reorder", "policy";
+    PoliciesOfHost => "policies.policies-of-host", "hosts:read", Read, "read", "host";
+    ListBuilds => "sensors.list-builds", "sensor-update-policies:read", Read, "read", "build";
+    ListInstallers => "sensors.list-installers", "sensor-versions:read", Read, "read", "build";
+    GetInstallers => "sensors.get-installers", "sensor-versions:read", Read, "read", "build";
+    QueryInstallers => "sensors.query-installers", "sensor-versions:read", Read, "read", "build";
+    Ccid => "sensors.ccid", "sensor-versions:read", Read, "read", "build";
+    RtrReadOnlyCommand => "rtr.run-command/read-only", "real-time-response:read", Read, "run a read-only command on", "host";
+    RtrActiveCommand => "rtr.run-command/active", "real-time-response:write", Write, "run an active-responder command on", "host";
+    RtrAdminCommand => "rtr.run-command/admin", "real-time-response-admin:write", Destructive, "run an admin command on", "host";
+    RtrRunScript => "rtr.run-script", "real-time-response-admin:write", Destructive, "run a saved script on", "host";
+    RtrListScripts => "rtr.list-scripts", "real-time-response-admin:read", Read, "read", "script";
+    RtrListPutFiles => "rtr.list-put-files", "real-time-response-admin:read", Read, "read", "file";
 }
 
 impl Operation {
@@ -103,6 +198,10 @@ impl Operation {
         if let Self::Call(index) = self {
             let endpoint = crate::routes::ROUTES[index].endpoint;
             return format!("api.call {} {}", endpoint.method.as_str(), endpoint.path).into();
+        }
+        if let Self::Notify(action, scope) = self {
+            let destination = scope.destination().unwrap_or_default();
+            return format!("{} {destination}", action.name()).into();
         }
         self.typed_name().into()
     }
@@ -241,7 +340,7 @@ impl Gate {
             let message = format!(
                 "`{}` on {} was not sent; it is in the plan",
                 op.name(),
-                count(targets.len())
+                count(targets.len(), op.noun())
             );
             return Err(Refusal {
                 decision: "dry-run",
@@ -254,7 +353,7 @@ impl Gate {
                  with `--approve {}` or `approve = [\"{}\"]` in the plugin's grant",
                 op.name(),
                 op.verb(),
-                count(targets.len()),
+                count(targets.len(), op.noun()),
                 op.name(),
                 op.name()
             );
@@ -291,11 +390,12 @@ impl Gate {
     }
 }
 
-fn count(n: usize) -> String {
-    if n == 1 {
-        "1 target".to_owned()
-    } else {
-        format!("{n} targets")
+/// "1 host", "3 hosts", "2 policies".
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
     }
 }
 
@@ -424,5 +524,39 @@ mod tests {
         assert_eq!(gate.plan()[0].targets, ids(2));
         assert_eq!(gate.plan()[0].note.as_deref(), Some("offboarding"));
         assert_eq!(gate.calls(), 1, "only the read was sent");
+    }
+
+    #[test]
+    fn a_notification_is_a_write_gated_by_its_destinations_scope() {
+        let chat = Scope::notify("chat").unwrap();
+        let send = Operation::Notify(crate::notify::Action::SendMessage, chat);
+        assert_eq!(send.name(), "notify.send-message chat");
+        assert_eq!((send.scope(), send.tier()), (chat, Tier::Write));
+        let pager = Operation::Notify(
+            crate::notify::Action::SendMessage,
+            Scope::notify("pager").unwrap(),
+        );
+
+        let mut gate = Gate::new(scopes(&["notify:chat"]), 10);
+        let refusal = gate.admit(pager, &[], None, || false).unwrap_err();
+        match refusal.error {
+            PluginError::NotGranted(d) => {
+                assert_eq!(d.scope, "notify:pager");
+                assert!(d.remedy.contains("--grant notify:pager"), "{}", d.remedy);
+            }
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        assert!(
+            gate.admit(send, &[], None, || panic!("no approval"))
+                .is_ok()
+        );
+
+        let mut dry = Gate::new(scopes(&["notify:chat"]), 10).dry_run(true);
+        let refusal = dry
+            .admit(send, &["chat".into()], Some("Slack message"), || false)
+            .unwrap_err();
+        assert_eq!(refusal.decision, "dry-run");
+        assert_eq!(dry.plan()[0].note.as_deref(), Some("Slack message"));
+        assert_eq!(dry.calls(), 0);
     }
 }

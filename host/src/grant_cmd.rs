@@ -26,7 +26,13 @@ pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Resu
     } = PluginFile::read(plugin)?;
 
     let scopes: BTreeSet<Scope> = if only.is_empty() {
-        manifest.scopes.clone()
+        // `notify:*` is granted destination by destination (`--scope`).
+        manifest
+            .scopes
+            .iter()
+            .copied()
+            .filter(|s| !s.is_any_destination())
+            .collect()
     } else {
         let mut chosen = BTreeSet::new();
         for name in only
@@ -34,8 +40,8 @@ pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Resu
             .flat_map(|s| s.split(','))
             .filter(|s| !s.trim().is_empty())
         {
-            let scope = Scope::parse(name).map_err(|e| Failure::new(Exit::Usage, e))?;
-            if !manifest.scopes.contains(&scope) {
+            let scope = Scope::parse_grant(name).map_err(|e| Failure::new(Exit::Usage, e))?;
+            if !manifest.scopes.iter().any(|r| r.covers(scope)) {
                 return Err(Failure::new(
                     Exit::Usage,
                     format!(

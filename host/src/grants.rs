@@ -173,7 +173,7 @@ impl GrantsFile {
                 ));
             }
             for scope in &grant.scopes {
-                Scope::parse(scope).map_err(|e| {
+                Scope::parse_grant(scope).map_err(|e| {
                     format!("the grants file `{}`: `[{name}]`: {e}", path.display())
                 })?;
             }

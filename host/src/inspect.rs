@@ -58,7 +58,7 @@ pub(crate) fn inspect(
             .map(|s| {
                 json!({
                     "scope": s.name(),
-                    "tier": if s.name().ends_with(":write") { "write" } else { "read" },
+                    "tier": if s.writes() { "write" } else { "read" },
                     "api_scope": s.info().api_scope,
                     "console_scope": s.info().console_name,
                     "granted": granted.contains(s),
@@ -102,11 +102,7 @@ pub(crate) fn inspect(
         say!(
             "{label:<12} {:<30} {:<6} {:<36} {}",
             scope.name(),
-            if scope.name().ends_with(":write") {
-                "write"
-            } else {
-                "read"
-            },
+            if scope.writes() { "write" } else { "read" },
             scope.info().console_name,
             if granted.contains(scope) {
                 "granted"

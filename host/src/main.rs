@@ -35,6 +35,8 @@ mod input;
 mod inspect;
 mod manifest;
 mod manifest_cmd;
+mod new_cmd;
+mod notify;
 mod output;
 mod routes;
 mod run;
@@ -145,6 +147,13 @@ fn main() -> ExitCode {
                 grants_file,
                 json,
             } => inspect::inspect(&plugin, grants_file.as_deref(), json),
+            Command::New(args) => new_cmd::create(&new_cmd::NewPlugin {
+                name: &args.name,
+                path: args.path.as_deref(),
+                sdk_path: args.sdk_path.as_deref(),
+                sdk_git: args.sdk_git.as_deref(),
+                sdk_rev: args.sdk_rev.as_deref(),
+            }),
         }
     });
     match result {

@@ -8,6 +8,10 @@ use crate::scopes::Scope;
 /// The custom section the SDK's `manifest!` macro writes.
 pub(crate) const SECTION: &str = "falcon-plugin-manifest";
 
+/// The largest manifest section the host reads: a name, a version, a
+/// one-line description and scopes fit in far less.
+pub(crate) const MAX_SECTION_BYTES: usize = 64 << 10;
+
 /// What a plugin says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Manifest {
@@ -72,6 +76,11 @@ pub(crate) enum ManifestError {
     Duplicate(usize),
     #[error("the `{SECTION}` section is malformed: {0}")]
     Malformed(String),
+    #[error(
+        "the `{SECTION}` section is {0} bytes; a manifest is at most {MAX_SECTION_BYTES} bytes \
+         (shorten the description)"
+    )]
+    TooLarge(usize),
 }
 
 impl Manifest {
@@ -102,6 +111,9 @@ impl Manifest {
             if let wasmparser::Payload::CustomSection(section) = payload
                 && section.name() == SECTION
             {
+                if section.data().len() > MAX_SECTION_BYTES {
+                    return Err(ManifestError::TooLarge(section.data().len()));
+                }
                 sections.push(section.data().to_vec());
             }
         }
@@ -171,6 +183,14 @@ impl Manifest {
                 .split_once(':')
                 .ok_or_else(|| malformed(format!("line {} has no `key: value`", n + 1)))?;
             let value = value.trim().to_owned();
+            // Values are shown on the operator's terminal (`host inspect`,
+            // grant prompts): no escape sequences.
+            if value.contains(char::is_control) {
+                return Err(malformed(format!(
+                    "line {} holds a control character",
+                    n + 1
+                )));
+            }
             let slot = match key.trim() {
                 "manifest-version" => &mut format,
                 "name" => &mut name,
@@ -265,6 +285,10 @@ mod tests {
             (format!("{GOOD}name: other\n"), "given twice"),
             (format!("{GOOD}colour: blue\n"), "unknown key `colour`"),
             (GOOD.replace("version: 0.1.0\n", ""), "`version` is missing"),
+            (
+                GOOD.replace("Audits: users", "Audits \u{1b}[2J users"),
+                "line 4 holds a control character",
+            ),
         ];
         for (text, expected) in cases {
             let err = Manifest::parse(text.as_bytes()).unwrap_err().to_string();
@@ -286,6 +310,21 @@ mod tests {
         let mut long = Vec::new();
         leb128(&mut long, 300);
         assert_eq!(long, [0xac, 0x02]);
+    }
+
+    #[test]
+    fn an_oversized_section_is_refused_before_it_is_parsed() {
+        let manifest = Manifest {
+            description: "x".repeat(MAX_SECTION_BYTES),
+            ..Manifest::parse(GOOD.as_bytes()).unwrap()
+        };
+        let mut bytes = vec![0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+        bytes.extend(manifest.to_section());
+        let err = Manifest::from_component(&bytes).unwrap_err();
+        assert!(
+            matches!(err, ManifestError::TooLarge(n) if n > MAX_SECTION_BYTES),
+            "{err}"
+        );
     }
 
     #[test]

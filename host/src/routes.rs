@@ -77,7 +77,7 @@ pub(crate) static ROUTES: &[Route] = {
         destructive(
             iocs::CREATE,
             "custom-ioc:write",
-            "a typed IOC operation (not yet offered)",
+            "iocs.create-iocs (a blocking indicator needs `--approve iocs.create-blocking`)",
         ),
         write(iocs::DELETE, "custom-ioc:write"),
         read(rtr::INIT_SESSION, "real-time-response:read"),
@@ -85,6 +85,7 @@ pub(crate) static ROUTES: &[Route] = {
         read(rtr::REFRESH_SESSION, "real-time-response:read"),
         read(rtr::BATCH_INIT, "real-time-response:read"),
         read(sensors::BUILDS, "sensor-update-policies:read"),
+        read(sensors::QUERY_INSTALLERS, "sensor-versions:read"),
         read(sensors::COMBINED_INSTALLERS, "sensor-versions:read"),
         read(sensors::GET_INSTALLERS, "sensor-versions:read"),
         read(sensors::CCID, "sensor-versions:read"),

@@ -29,6 +29,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         args.input.as_deref(),
         args.input_file.as_deref(),
         &args.sets,
+        &args.set_files,
     )
     .map_err(|e| Failure::new(Exit::Usage, e))?;
 
@@ -84,9 +85,8 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     let effective = match resolve_grant(&manifest, &granted, &context, quiet) {
         Ok(effective) => effective,
         Err(refusal) => {
-            let missing: Vec<&str> = manifest
-                .scopes
-                .difference(&granted)
+            let missing: Vec<&str> = missing_scopes(&manifest, &granted)
+                .iter()
                 .map(|s| s.name())
                 .collect();
             record(
@@ -112,6 +112,11 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
 
     // 5. The tenant: the demo emulator, or real credentials from the environment.
     // From here on a failure still closes the run in the audit log.
+    // Notification destinations granted to the plugin: their secrets are read
+    // now, so that a missing one stops the run before the plugin starts.
+    let notifier = crate::notify::Notifier::for_run(crate::config::get().notify(), &effective)
+        .map(std::sync::Arc::new)
+        .map_err(|e| not_run(&audit, Failure::new(Exit::Usage, e)))?;
     let (falcon, demo) = connect(&args, quiet)
         .await
         .map_err(|f| not_run(&audit, f))?;
@@ -143,6 +148,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         audit: audit.clone(),
         output_dir: args.output_dir.clone(),
         progress: progress_line(&manifest.name, quiet),
+        notify: notifier,
     };
     let progress = setup.progress.clone();
     let outcome = sandbox.run(&component, setup, &input, &limits).await;
@@ -161,7 +167,11 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             Exit::Ok
         }
         Err(Stop::PluginFailed(message)) => {
-            eprintln!("error: plugin `{}` failed: {message}", manifest.name);
+            eprintln!(
+                "error: plugin `{}` failed: {}",
+                manifest.name,
+                plugin_text(message)
+            );
             Exit::PluginFailed
         }
         Err(Stop::Limit(message)) => {
@@ -237,6 +247,9 @@ fn open_audit(
         }
         return Ok(None);
     };
+    if let Some(dir) = &args.output_dir {
+        refuse_log_inside(&path, dir)?;
+    }
     let log = AuditLog::open(&path).map_err(|e| {
         Failure::new(
             Exit::Usage,
@@ -244,6 +257,31 @@ fn open_audit(
         )
     })?;
     Ok(Some(RunAudit::new(log, &manifest.name, digest)))
+}
+
+/// The plugin may write anywhere in `--output-dir`: an audit log (or its
+/// head file) inside it could be rewritten by the very plugin it records.
+fn refuse_log_inside(log: &std::path::Path, output_dir: &std::path::Path) -> Result<(), Failure> {
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let dir = std::fs::canonicalize(output_dir).unwrap_or_else(|_| absolute(output_dir));
+    // The log may not exist yet: resolve its directory, which must.
+    let log = absolute(log);
+    let parent = log
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .unwrap_or_else(|| log.clone());
+    if parent.starts_with(&dir) {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "the audit log `{}` is inside --output-dir `{}`, where the plugin may write; \
+                 keep the log outside it (--audit-log PATH)",
+                log.display(),
+                output_dir.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn record(audit: &Option<RunAudit>, event: &str, fields: serde_json::Value) -> Result<(), Failure> {
@@ -340,7 +378,9 @@ fn parse_grants(flags: &[String]) -> Result<BTreeSet<Scope>, Failure> {
         .iter()
         .flat_map(|f| f.split(','))
         .filter(|s| !s.trim().is_empty())
-        .map(|s| Scope::parse(s).map_err(|e| Failure::new(Exit::Usage, format!("--grant: {e}"))))
+        .map(|s| {
+            Scope::parse_grant(s).map_err(|e| Failure::new(Exit::Usage, format!("--grant: {e}")))
+        })
         .collect()
 }
 
@@ -399,7 +439,7 @@ fn resolve_grant(
     grants: &GrantContext<'_>,
     quiet: bool,
 ) -> Result<BTreeSet<Scope>, Failure> {
-    let missing: Vec<Scope> = manifest.scopes.difference(granted).copied().collect();
+    let missing = missing_scopes(manifest, granted);
     if !missing.is_empty() {
         let mut message = format!(
             "plugin `{}` requests {} that {} not granted; it was not started\n",
@@ -425,8 +465,10 @@ fn resolve_grant(
         message.push_str(&grants.teach(manifest));
         return Err(Failure::new(Exit::NotGranted, message));
     }
+    let requested = |g: &Scope| manifest.scopes.iter().any(|r| r.covers(*g));
     let unrequested: Vec<&str> = granted
-        .difference(&manifest.scopes)
+        .iter()
+        .filter(|g| !requested(g))
         .map(|s| s.name())
         .collect();
     if !unrequested.is_empty() && !quiet {
@@ -441,7 +483,18 @@ fn resolve_grant(
             }
         );
     }
-    Ok(manifest.scopes.intersection(granted).copied().collect())
+    Ok(granted.iter().copied().filter(requested).collect())
+}
+
+/// The requested scopes the operator did not grant. `notify:*` is never
+/// missing: it allows whichever destinations were granted, none included.
+fn missing_scopes(manifest: &Manifest, granted: &BTreeSet<Scope>) -> Vec<Scope> {
+    manifest
+        .scopes
+        .iter()
+        .copied()
+        .filter(|s| !s.is_any_destination() && !granted.contains(s))
+        .collect()
 }
 
 async fn connect(
@@ -479,8 +532,36 @@ fn relay(plugin: &str, stream: &str, bytes: &[u8]) {
     }
 }
 
+/// The plugin's text on a host line: control characters become spaces and
+/// further lines are indented, so that the plugin cannot move the cursor or
+/// forge a line of the host's own (`host: ...`).
+fn plugin_text(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
 /// Prints the report on stdout; a closed pipe (`| head`) is not an error.
+/// Control characters other than line ends and tabs are dropped: a report is
+/// text, and an escape sequence in it could rewrite the operator's terminal.
 fn write_report(report: &str) {
+    let mut chars = report.chars().peekable();
+    let mut clean = String::with_capacity(report.len());
+    while let Some(c) = chars.next() {
+        // CRLF line ends (CSV) stay; a lone carriage return could overwrite
+        // the line on a terminal.
+        let keep =
+            !c.is_control() || c == '\n' || c == '\t' || (c == '\r' && chars.peek() == Some(&'\n'));
+        if keep {
+            clean.push(c);
+        }
+    }
+    let report = clean.as_str();
     let mut stdout = std::io::stdout().lock();
     let result = stdout.write_all(report.as_bytes()).and_then(|()| {
         if !report.ends_with('\n') {
@@ -509,15 +590,21 @@ async fn print_plan(falcon: &falcon::Client, gate: &Gate) {
         plural(plan.len(), "write", "writes")
     );
     for write in plan {
+        let op = write.operation;
         eprintln!(
             "  {} ({}) on {}:",
-            write.operation.name(),
-            write.operation.tier().name(),
-            plural(write.targets.len(), "target", "targets")
+            op.name(),
+            op.tier().name(),
+            crate::gate::count(write.targets.len(), op.noun())
         );
         // Host names make the plan reviewable; a client that cannot read
-        // hosts still gets the ids.
-        let names = falcon.hosts().get(&write.targets).await.ok();
+        // hosts still gets the ids. Other targets (policies, alerts,
+        // destinations) are shown as given.
+        let names = if op.noun() == "host" {
+            falcon.hosts().get(&write.targets).await.ok()
+        } else {
+            None
+        };
         for id in &write.targets {
             let name = names
                 .as_ref()

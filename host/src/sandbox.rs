@@ -116,6 +116,10 @@ pub(crate) struct RunState {
     pub(crate) interactive: bool,
     /// The progress line on a terminal, if any; plugin log lines print above it.
     pub(crate) progress: Option<indicatif::ProgressBar>,
+    /// Streams (`hosts.host-stream`) the plugin holds open.
+    pub(crate) open_streams: usize,
+    /// The notification destinations of the run (secrets of granted ones).
+    pub(crate) notify: Arc<crate::notify::Notifier>,
 }
 
 impl std::fmt::Debug for RunState {
@@ -242,6 +246,8 @@ impl Sandbox {
             audit: setup.audit,
             interactive: setup.interactive,
             progress: setup.progress,
+            open_streams: 0,
+            notify: setup.notify,
         };
 
         let mut store = Store::new(&self.engine, state);
@@ -321,6 +327,8 @@ pub(crate) struct RunSetup {
     pub(crate) output_dir: Option<std::path::PathBuf>,
     /// The progress line, on a terminal.
     pub(crate) progress: Option<indicatif::ProgressBar>,
+    /// The notification destinations granted to the plugin.
+    pub(crate) notify: Arc<crate::notify::Notifier>,
 }
 
 #[derive(Debug)]

@@ -139,6 +139,38 @@ impl Input {
         }
     }
 
+    /// A field holding a JSON document, given either as JSON (`--input`) or
+    /// as text that parses as JSON: the form `--set-file key=report.json`
+    /// hands over a file's content. `None` when absent.
+    ///
+    /// ```
+    /// use falcon_sdk::Input;
+    ///
+    /// let inline = Input::parse(r#"{"previous": {"users": []}}"#).unwrap();
+    /// let from_file = Input::parse(r#"{"previous": "{\"users\": []}"}"#).unwrap();
+    /// assert_eq!(inline.json_document("previous").unwrap(), from_file.json_document("previous").unwrap());
+    /// assert_eq!(inline.json_document("other").unwrap(), None);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The field is text that is not JSON.
+    pub fn json_document(&self, field: &str) -> Result<Option<Value>, InputError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(text)) => {
+                serde_json::from_str(text)
+                    .map(Some)
+                    .map_err(|e| InputError {
+                        field: field.into(),
+                        expected: "JSON (a document, or text holding one)".into(),
+                        found: format!("text that is not JSON ({e})"),
+                    })
+            }
+            Some(other) => Ok(Some(other.clone())),
+        }
+    }
+
     /// One of a fixed set of words, or `default` when absent.
     ///
     /// # Errors
@@ -255,6 +287,28 @@ mod tests {
         assert_eq!(err.expected, "one of markdown, json");
         assert_eq!(input.strings_or("roles", &[]).unwrap(), ["a", "b", "c"]);
         assert_eq!(input.strings_or("other", &["x"]).unwrap(), ["x"]);
+    }
+
+    #[test]
+    fn json_documents_arrive_inline_or_as_text() {
+        let input = Input::parse(r#"{"a": [1], "b": "[1]", "c": "nope", "d": "3"}"#).unwrap();
+        assert_eq!(
+            input.json_document("a").unwrap(),
+            Some(serde_json::json!([1]))
+        );
+        assert_eq!(
+            input.json_document("b").unwrap(),
+            Some(serde_json::json!([1]))
+        );
+        assert_eq!(
+            input.json_document("d").unwrap(),
+            Some(serde_json::json!(3))
+        );
+        let err = input.json_document("c").unwrap_err().to_string();
+        assert!(
+            err.starts_with("input field `c` must be JSON (a document, or text holding one), got text that is not JSON"),
+            "{err}"
+        );
     }
 
     #[test]

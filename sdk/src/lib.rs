@@ -5,13 +5,19 @@
 //! checks that the operator granted the call's scope, pages and batches,
 //! respects the tenant's rate limit and retries. This crate gives a plugin:
 //!
-//! - the bindings of the `falcon:plugin` contract ([`users`], [`hosts`], [`api`],
+//! - the bindings of the `falcon:plugin` contract ([`users`], [`hosts`],
+//!   [`host_groups`], [`alerts`], [`incidents`], [`iocs`], [`policies`],
+//!   [`sensors`], [`rtr`], [`api`],
 //!   [`runtime`]);
 //! - [`manifest!`], which records the plugin's name, version, description and
 //!   requested scopes in the component, where the host reads them without
 //!   running any plugin code;
 //! - [`Input`], typed access to the operator's JSON input;
-//! - [`fql`] helpers for structured filters and [`report`] builders.
+//! - [`fql`] helpers for structured filters and [`report`] builders;
+//! - [`format`](mod@format): Slack blocks, Markdown to Jira ADF, plain text and HTML
+//!   email, for the notifications a plugin sends through [`notify`];
+//! - with the `testing` feature, off `wasm32`: `testing`, a harness that runs
+//!   the plugin in the real host against the emulator from `cargo test`.
 //!
 //! # A whole plugin
 //!
@@ -38,9 +44,13 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod format;
 pub mod fql;
 pub mod input;
 pub mod report;
+pub mod stream;
+#[cfg(all(feature = "testing", not(target_arch = "wasm32")))]
+pub mod testing;
 
 pub use input::{Input, InputError};
 
@@ -59,11 +69,34 @@ pub mod bindings {
     });
 }
 
+/// Alerts: list, read and update them (`detections:read`, `detections:write`).
+pub use bindings::falcon::plugin::alerts;
 pub use bindings::falcon::plugin::api;
+/// Host groups: read, create, change, delete them and their members
+/// (`host-groups:read`, `host-groups:write`).
+pub use bindings::falcon::plugin::host_groups;
 pub use bindings::falcon::plugin::hosts;
+/// Incidents (legacy API): list, read and update them (`incidents:read`,
+/// `incidents:write`).
+pub use bindings::falcon::plugin::incidents;
+/// Custom IOCs: read, create, change and delete them (`custom-ioc:read`,
+/// `custom-ioc:write`); blocking ones need the operator's approval.
+pub use bindings::falcon::plugin::iocs;
+pub use bindings::falcon::plugin::notify;
+/// Prevention, response and sensor update policies: read, create, change,
+/// delete, enable, order them and their host groups (the kind's
+/// `*-policies:read` or `:write`); changes need the operator's approval.
+pub use bindings::falcon::plugin::policies;
+/// Real Time Response: run a command or a saved script on hosts with a
+/// result per host, at the read-only, active or admin level
+/// (`real-time-response:*`, `real-time-response-admin:*`).
+pub use bindings::falcon::plugin::rtr;
 pub use bindings::falcon::plugin::runtime;
+/// Sensor update builds, sensor installers and the CCID
+/// (`sensor-update-policies:read`, `sensor-versions:read`).
+pub use bindings::falcon::plugin::sensors;
 pub use bindings::falcon::plugin::types::{
-    Comparison, Condition, Denial, Error, Filter, UpstreamError,
+    Comparison, Condition, DeliveryFailure, Denial, Error, Filter, UpstreamError,
 };
 pub use bindings::falcon::plugin::users;
 
@@ -194,6 +227,13 @@ impl Error {
             Error::BudgetExhausted(m) => write!(f, "budget exhausted: {m}"),
             Error::DryRun(m) => write!(f, "dry run: {m}"),
             Error::NotApproved(m) => write!(f, "not approved: {m}"),
+            Error::DeliveryFailed(d) => {
+                write!(f, "notification to `{}` failed", d.destination)?;
+                if let Some(status) = d.status {
+                    write!(f, " with status {status}")?;
+                }
+                write!(f, " after {} attempt(s): {}", d.attempts, d.message)
+            }
         }
     }
 }

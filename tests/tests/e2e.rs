@@ -3,88 +3,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::{HostRun, run_host, shipped_plugin, test_plugin};
-use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
+use e2e::{HostRun, Tenancy, assert_has, run_host, shipped_plugin, test_plugin};
+use falcon_emulator::{ApiClient, Tenant, TenantSpec};
 use jiff::Timestamp;
 use serde_json::Value;
 
 const ADMIN_ROLES: [&str; 2] = ["falcon_administrator", "remote_responder_three"];
 
-/// An emulator in this test process, with one full-access API client.
-struct Tenancy {
-    emulator: Option<RunningEmulator>,
-    client: ApiClient,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Tenancy {
-    fn start(spec: &TenantSpec) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let client = ApiClient::full_access();
-        let emulator = runtime.block_on(async {
-            let emulator = Emulator::new(Tenant::generate(spec), EmulatorConfig::default());
-            emulator.add_client(client.clone());
-            emulator
-                .serve("127.0.0.1:0".parse().unwrap())
-                .await
-                .expect("emulator starts")
-        });
-        Self {
-            emulator: Some(emulator),
-            client,
-            runtime,
-        }
-    }
-
-    fn emulator(&self) -> &RunningEmulator {
-        self.emulator
-            .as_ref()
-            .expect("the emulator runs until drop")
-    }
-
-    /// A demo-like tenant with `users` users.
-    fn with_users(users: usize) -> Self {
-        Self::start(&TenantSpec {
-            users,
-            ..TenantSpec::demo()
-        })
-    }
-
-    /// The environment an operator would set for this tenant.
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("FALCON_CLIENT_ID", self.client.client_id.clone()),
-            ("FALCON_CLIENT_SECRET", self.client.client_secret.clone()),
-            ("FALCON_CLOUD", self.emulator().base_url()),
-        ]
-    }
-
-    fn run(&self, args: &[&str]) -> HostRun {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let run = run_host(args, &env);
-        assert_no_secret(&run, &self.client.client_secret);
-        run
-    }
-}
-
-impl Drop for Tenancy {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.runtime.block_on(emulator.shutdown());
-        }
-    }
-}
-
-/// Asserts that `text` contains `needle`, showing the whole text if not.
-#[track_caller]
-fn assert_has(text: &str, needle: impl AsRef<str>) {
-    let needle = needle.as_ref();
-    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+/// A demo-like tenant with `users` users.
+fn with_users(users: usize) -> Tenancy {
+    Tenancy::start(&TenantSpec {
+        users,
+        ..TenantSpec::demo()
+    })
 }
 
 fn assert_no_secret(run: &HostRun, secret: &str) {
@@ -317,7 +248,7 @@ fn main_job_on_the_demo_tenant() {
 
 #[test]
 fn missing_grants_stop_the_run_before_the_plugin_starts() {
-    let tenancy = Tenancy::with_users(5);
+    let tenancy = with_users(5);
     let plugin = shipped_plugin("access-audit");
     let plugin = plugin.to_str().unwrap();
 
@@ -360,7 +291,7 @@ fn missing_grants_stop_the_run_before_the_plugin_starts() {
 
 #[test]
 fn unknown_scopes_and_bad_input_are_usage_errors() {
-    let tenancy = Tenancy::with_users(5);
+    let tenancy = with_users(5);
     let plugin = shipped_plugin("access-audit");
     let plugin = plugin.to_str().unwrap();
 
@@ -426,13 +357,13 @@ fn credentials_problems_are_reported_before_the_plugin_runs() {
     assert_has(&unset.stderr, "FALCON_CLIENT_ID is not set");
     assert_has(&unset.stderr, "--demo");
 
-    let tenancy = Tenancy::with_users(5);
+    let tenancy = with_users(5);
     let wrong_secret = "not-the-secret-0123456789";
     let base_url = tenancy.emulator().base_url();
     let refused = run_host(
         &args,
         &[
-            ("FALCON_CLIENT_ID", &tenancy.client.client_id),
+            ("FALCON_CLIENT_ID", &tenancy.client().client_id),
             ("FALCON_CLIENT_SECRET", wrong_secret),
             ("FALCON_CLOUD", &base_url),
         ],
@@ -459,7 +390,7 @@ fn credentials_problems_are_reported_before_the_plugin_runs() {
 
 #[test]
 fn a_plugin_cannot_reach_the_environment_files_or_network() {
-    let tenancy = Tenancy::with_users(5);
+    let tenancy = with_users(5);
     // A listener the probe is told to connect to: nothing may arrive.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -503,7 +434,7 @@ fn a_plugin_cannot_reach_the_environment_files_or_network() {
 
 #[test]
 fn an_ungranted_call_is_a_denial_the_plugin_can_handle() {
-    let tenancy = Tenancy::with_users(5);
+    let tenancy = with_users(5);
     let probe = test_plugin("sandbox-probe");
     // Granting the scope on the command line is not enough: the plugin did
     // not request it in its manifest, so the gate still refuses.
@@ -540,7 +471,7 @@ fn an_ungranted_call_is_a_denial_the_plugin_can_handle() {
 }
 
 fn probe_stopped(probe: &str, limits: &[&str]) -> HostRun {
-    let tenancy = Tenancy::with_users(1);
+    let tenancy = with_users(1);
     let plugin = test_plugin("sandbox-probe");
     let probe = format!("probe={probe}");
     let args = [
@@ -650,7 +581,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn every_run_and_call_is_audited_and_tampering_is_detected() {
-    let tenancy = Tenancy::with_users(5);
+    let tenancy = with_users(5);
     let dir = scratch("audit");
     let log = dir.join("audit.jsonl");
     let log_arg = log.to_str().unwrap();
@@ -671,7 +602,7 @@ fn every_run_and_call_is_audited_and_tampering_is_detected() {
 
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
-        !text.contains(&tenancy.client.client_secret),
+        !text.contains(&tenancy.client().client_secret),
         "the secret reached the audit log"
     );
     let records: Vec<Value> = text
@@ -773,7 +704,7 @@ fn every_run_and_call_is_audited_and_tampering_is_detected() {
 
 #[test]
 fn the_second_run_of_a_plugin_loads_it_without_compiling() {
-    let tenancy = Tenancy::with_users(3);
+    let tenancy = with_users(3);
     let cache = scratch("compile-cache");
     let plugin = shipped_plugin("access-audit");
     let args = [
@@ -809,7 +740,7 @@ fn the_second_run_of_a_plugin_loads_it_without_compiling() {
 
 #[test]
 fn a_grants_file_pins_scopes_to_the_exact_component() {
-    let tenancy = Tenancy::with_users(3);
+    let tenancy = with_users(3);
     let dir = scratch("grants");
     let grants = dir.join("grants.toml");
     let grants_arg = grants.to_str().unwrap();
@@ -961,7 +892,7 @@ fn containment_is_planned_in_a_dry_run_refused_without_approval_and_sent_with_it
             .contains("dry run: nothing was changed; the plugin would have made 1 write")
     );
     assert!(dry.stderr.contains(&format!(
-        "hosts.contain (destructive) on {} targets",
+        "hosts.contain (destructive) on {} hosts",
         targets.len()
     )));
     for host in tenant
@@ -1060,7 +991,7 @@ fn containment_is_planned_in_a_dry_run_refused_without_approval_and_sent_with_it
 
 #[test]
 fn hostile_arguments_are_escaped_bounded_or_refused() {
-    let tenancy = Tenancy::with_users(40);
+    let tenancy = with_users(40);
     let tenant = tenancy.emulator().tenant();
     let plugin = test_plugin("api-probe");
     let probe = |name: &str, extra: &[&str]| -> Value {
@@ -1154,7 +1085,7 @@ fn deep_recursion_is_stopped() {
 
 #[test]
 fn host_check_diagnoses_each_of_the_guides_failures() {
-    let tenancy = Tenancy::with_users(4);
+    let tenancy = with_users(4);
     let url = tenancy.emulator().base_url();
     let check = |client: &ApiClient, extra: &[&str]| -> HostRun {
         let env = [
@@ -1167,7 +1098,7 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
         run
     };
 
-    let healthy = check(&tenancy.client, &[]);
+    let healthy = check(tenancy.client(), &[]);
     assert_eq!(healthy.code, 0, "{}{}", healthy.stdout, healthy.stderr);
     for line in [
         "ok      test connection",
@@ -1179,7 +1110,7 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
     }
 
     // A wrong secret.
-    let mut wrong = tenancy.client.clone();
+    let mut wrong = tenancy.client().clone();
     wrong.client_secret = "a-wrong-secret-of-forty-characters-000000".into();
     let bad = check(&wrong, &[]);
     assert_eq!(bad.code, 5);
@@ -1258,7 +1189,7 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
     let mut storm = falcon_emulator::Faults::default();
     storm.rate_limit_storm = true;
     tenancy.emulator().set_faults(storm);
-    let limited = check(&tenancy.client, &[]);
+    let limited = check(tenancy.client(), &[]);
     assert_eq!(limited.code, 5);
     assert_has(&limited.stdout, "rate limited");
     tenancy
@@ -1271,7 +1202,7 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
 
 #[test]
 fn the_config_file_supplies_settings_the_environment_overrides_and_secrets_stay_masked() {
-    let tenancy = Tenancy::with_users(3);
+    let tenancy = with_users(3);
     let dir = scratch("config");
     let config = dir.join("config.toml");
     let url = tenancy.emulator().base_url();
@@ -1280,14 +1211,14 @@ fn the_config_file_supplies_settings_the_environment_overrides_and_secrets_stay_
         &config,
         format!(
             "client_id = \"{}\"\nclient_secret = \"{}\"\ncloud = \"{url}\"\naudit_log = \"{}\"\n",
-            tenancy.client.client_id,
-            tenancy.client.client_secret,
+            tenancy.client().client_id,
+            tenancy.client().client_secret,
             audit.display()
         ),
     )
     .unwrap();
     let config_arg = config.to_str().unwrap();
-    let secret = &tenancy.client.client_secret;
+    let secret = &tenancy.client().client_secret;
 
     // Readable by others while holding a secret: refused, with the fix.
     #[cfg(unix)]
@@ -1450,7 +1381,7 @@ fn a_python_plugin_builds_with_componentize_py_and_runs_under_the_same_grants() 
 /// review the diff.
 #[test]
 fn help_output_matches_the_golden_files() {
-    let commands: [&[&str]; 12] = [
+    let commands: [&[&str]; 13] = [
         &[],
         &["run"],
         &["check"],
@@ -1462,6 +1393,7 @@ fn help_output_matches_the_golden_files() {
         &["audit", "verify"],
         &["config", "show"],
         &["manifest", "set"],
+        &["new"],
         &["help"],
     ];
     let dir = e2e::root().join("tests").join("golden");
@@ -1497,7 +1429,7 @@ fn help_output_matches_the_golden_files() {
 
 #[test]
 fn the_most_verbose_logs_hold_no_credentials() {
-    let tenancy = Tenancy::with_users(3);
+    let tenancy = with_users(3);
     let plugin = shipped_plugin("access-audit");
     // `Tenancy::run` already fails on the client secret in any output.
     let run = tenancy.run(&[
@@ -1543,7 +1475,7 @@ fn exits_stdin_giant_logs_and_call_floods_are_handled() {
         "exceeded the output limit of 1MiB (--max-output)",
     );
 
-    let tenancy = Tenancy::with_users(2);
+    let tenancy = with_users(2);
     let plugin = test_plugin("api-probe");
     let args = [
         "run",
@@ -1576,7 +1508,7 @@ fn exits_stdin_giant_logs_and_call_floods_are_handled() {
 
 #[test]
 fn the_generic_call_follows_the_route_table_and_refuses_path_tricks() {
-    let tenancy = Tenancy::with_users(7);
+    let tenancy = with_users(7);
     let plugin = test_plugin("api-probe");
     let call = |method: &str, path: &str, extra: &[&str]| -> Value {
         let (method, path) = (format!("method={method}"), format!("path={path}"));
@@ -1808,7 +1740,8 @@ fn sensor_health_findings_match_the_fleet() {
     let spec = TenantSpec {
         seed: 5,
         users: 3,
-        hosts: 400,
+        // More than one page of the plugin's host stream.
+        hosts: 2_400,
         ..TenantSpec::demo()
     };
     let tenancy = Tenancy::start(&spec);
@@ -1926,7 +1859,7 @@ fn inspect_check_and_config_output_match_the_golden_files() {
         &normalized(&inspect_json.stdout, &stable),
     );
 
-    let tenancy = Tenancy::with_users(4);
+    let tenancy = with_users(4);
     let url = tenancy.emulator().base_url();
     let env = tenancy.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -2031,4 +1964,199 @@ fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
         "the spinner is cleared at the end:\n{after}"
     );
     assert_has(&after, "exceeded the time limit of 4s");
+}
+
+#[test]
+fn a_host_stream_reads_the_fleet_page_by_page_within_its_limits() {
+    let spec = TenantSpec {
+        seed: 11,
+        users: 2,
+        hosts: 1_203,
+        ..TenantSpec::demo()
+    };
+    let tenancy = Tenancy::start(&spec);
+    let visible: BTreeSet<String> = tenancy
+        .emulator()
+        .tenant()
+        .hosts
+        .iter()
+        .filter(|h| !h.hidden)
+        .map(|h| h.device_id.clone())
+        .collect();
+    let n = visible.len();
+    let plugin = test_plugin("contain-hosts");
+    let log = scratch("host-stream").join("audit.jsonl");
+    let stream = |extra: &[&str]| -> Value {
+        let base = [
+            "run",
+            plugin.to_str().unwrap(),
+            "--grant",
+            "hosts:read,hosts:write",
+            "--set",
+            "mode=stream",
+            "--audit-log",
+            log.to_str().unwrap(),
+        ];
+        let run = tenancy.run(&[&base[..], extra].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("plugin report")
+    };
+
+    // Pages of 500: every visible host once, in pages that add up.
+    let report = stream(&["--set", "page=500"]);
+    let pages: Vec<u64> = report["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (0..n)
+        .step_by(500)
+        .map(|start| (n - start).min(500) as u64)
+        .collect();
+    assert_eq!(pages, expected);
+    let ids: Vec<String> = report["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), n, "no host twice");
+    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), visible);
+    assert_eq!(report["total_before"], Value::Null);
+    assert_eq!(report["total"], n);
+    assert_eq!(report["reopened"], true);
+    // One audited call per `next`, the final empty one included.
+    let audit = std::fs::read_to_string(&log).unwrap();
+    let nexts = audit
+        .lines()
+        .filter(|l| l.contains("\"hosts.host-stream.next\""))
+        .count();
+    assert_eq!(nexts, expected.len() + 1, "{audit}");
+
+    // A page of 0 or over 5,000 is refused with the bounds.
+    let report = stream(&["--set", "page=0"]);
+    assert_has(
+        report["error"].as_str().unwrap(),
+        "takes 1 to 5000 hosts at a time, not 0",
+    );
+    let report = stream(&["--set", "page=5001"]);
+    assert_has(report["error"].as_str().unwrap(), "not 5001");
+
+    // At most 64 streams open at once.
+    let report = stream(&["--set", "streams=65"]);
+    assert_eq!(report["opened"], 64);
+    assert_has(
+        report["error"].as_str().unwrap(),
+        "holds 64 open streams, the most a run may; drop one",
+    );
+
+    // Every page is a call against the budget.
+    let report = stream(&["--set", "page=500", "--max-calls", "3"]);
+    assert_eq!(report["pages"], serde_json::json!([500, 500]));
+    assert_has(
+        report["error"].as_str().unwrap(),
+        "3 API calls (--max-calls)",
+    );
+}
+
+/// The newcomer's three commands, in a directory outside the workspace:
+/// `host new`, `cargo test` in the new crate (which builds the plugin and
+/// runs it in this host against the emulator), then the `host run` line
+/// `host new` printed, on the demo tenant.
+#[test]
+fn host_new_makes_a_plugin_that_builds_tests_and_runs_in_three_commands() {
+    let host = e2e::host_bin();
+    let base = std::env::temp_dir().join(format!("e2e-host-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    // The workspace's target dir: dependencies the workspace already built are
+    // not compiled again (CI time), as `CARGO_TARGET_DIR` would do for anyone.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| e2e::root().join("target"), std::path::PathBuf::from);
+    let command = |program: &std::path::Path, args: &[&str], dir: &std::path::Path| {
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("CARGO_TARGET_DIR", &target);
+        for key in [
+            "PATH",
+            "HOME",
+            "CARGO_HOME",
+            "RUSTUP_HOME",
+            "RUSTUP_TOOLCHAIN",
+        ] {
+            if let Some(value) = std::env::var_os(key) {
+                cmd.env(key, value);
+            }
+        }
+        HostRun::from(cmd.output().unwrap())
+    };
+
+    // 1. `host new my-plugin`: no flag, the SDK of the checkout it was built from.
+    let created = command(host, &["new", "my-plugin"], &base);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let dir = base.join("my-plugin");
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "tests/plugin.rs",
+        "README.md",
+        ".cargo/config.toml",
+    ] {
+        assert!(
+            dir.join(file).is_file(),
+            "{file} missing:\n{}",
+            created.stdout
+        );
+    }
+    let config = std::fs::read_to_string(dir.join(".cargo/config.toml")).unwrap();
+    assert_has(&config, format!("FALCON_HOST_BIN = \"{}\"", host.display()));
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert_has(
+        &manifest,
+        format!("path = \"{}\"", e2e::root().join("sdk").display()),
+    );
+    // A second `host new` refuses to overwrite it.
+    let again = command(host, &["new", "my-plugin"], &base);
+    assert_eq!(again.code, 2);
+    assert_has(&again.stderr, "already exists and is not empty");
+
+    // 2. `cargo test`. The workspace's lock file pins the versions the
+    // workspace already compiled; a newcomer's resolve would pick the same or
+    // newer ones.
+    std::fs::copy(e2e::root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let tested = command(std::path::Path::new(&cargo), &["test"], &dir);
+    assert_eq!(
+        tested.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        tested.stdout, tested.stderr
+    );
+    assert_has(&tested.stdout, "test result: ok. 2 passed");
+
+    // 3. The `host run` line `host new` printed, as printed.
+    let line = created
+        .stdout
+        .lines()
+        .find(|l| l.contains(" run "))
+        .unwrap_or_else(|| panic!("no run line in:\n{}", created.stdout));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], host.display().to_string());
+    let ran = command(host, &words[1..], &dir);
+    assert_eq!(ran.code, 0, "{line}\n{}", ran.stderr);
+    let visible = Tenant::generate(&TenantSpec::demo())
+        .hosts
+        .iter()
+        .filter(|h| !h.hidden)
+        .count();
+    assert!(
+        ran.stdout
+            .starts_with(&format!("# Hosts by platform\n\n{visible} hosts\n")),
+        "{}",
+        ran.stdout
+    );
+    assert_has(&ran.stderr, "least privilege: every granted scope was used");
+    std::fs::remove_dir_all(&base).unwrap();
 }

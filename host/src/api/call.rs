@@ -6,6 +6,10 @@ use crate::bindings::falcon::plugin::api;
 use crate::gate::Operation;
 use crate::sandbox::RunState;
 
+/// The largest JSON body `api.call` sends. Falcon's bodies are id lists and
+/// small objects; 5,000 ids take about 200 KiB.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
 impl api::Host for RunState {
     async fn call(
         &mut self,
@@ -34,20 +38,33 @@ impl api::Host for RunState {
             self.audit_route_refusal(&method, &path, &reason)?;
             return Ok(Err(PluginError::InvalidInput(reason)));
         }
+        // Bounded before parsing: a JSON value takes many times its text's
+        // size in host memory.
+        if let Some(size) = body
+            .as_ref()
+            .map(String::len)
+            .filter(|&n| n > MAX_BODY_BYTES)
+        {
+            let reason =
+                format!("the body is {size} bytes; the host accepts at most {MAX_BODY_BYTES}");
+            return self.refuse_call(&method, &path, reason);
+        }
         let body = match body.map(|text| serde_json::from_str::<serde_json::Value>(&text)) {
             None => None,
             Some(Ok(value)) => Some(value),
             Some(Err(e)) => {
-                return Ok(Err(PluginError::InvalidInput(format!(
-                    "the body is not JSON: {e}"
-                ))));
+                return self.refuse_call(&method, &path, format!("the body is not JSON: {e}"));
             }
         };
-        let size: usize = query.iter().map(|(k, v)| k.len() + v.len()).sum();
+        // Each pair also costs its `=` and `&`, so a million empty pairs count.
+        let size: usize = query.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         if size > MAX_FILTER_BYTES {
-            return Ok(Err(PluginError::InvalidInput(format!(
-                "the query is {size} bytes; the host accepts at most {MAX_FILTER_BYTES}"
-            ))));
+            let reason = format!(
+                "the query is {size} bytes ({} parameters); the host accepts at most \
+                 {MAX_FILTER_BYTES}",
+                query.len()
+            );
+            return self.refuse_call(&method, &path, reason);
         }
         self.call(Operation::Call(index), &[], None, |client| async move {
             let mut request = falcon::ApiRequest::new(route.endpoint);
@@ -68,10 +85,21 @@ impl api::Host for RunState {
 }
 
 impl RunState {
+    /// Refuses an `api.call` the host cannot send, and audits the attempt.
+    fn refuse_call(&self, method: &str, path: &str, reason: String) -> HostResult<api::Response> {
+        let shown: String = path.chars().take(120).collect();
+        self.audit_route_refusal(method, &shown, &reason)?;
+        Ok(Err(PluginError::InvalidInput(reason)))
+    }
+
     fn audit_route_refusal(&self, method: &str, path: &str, reason: &str) -> wasmtime::Result<()> {
         let Some(audit) = &self.audit else {
             return Ok(());
         };
+        // The plugin chose these strings: bounded, so that it cannot bloat
+        // the log (a method of megabytes is refused like any other).
+        let method: String = method.chars().take(16).collect();
+        let reason: String = reason.chars().take(400).collect();
         let fields = serde_json::json!({
             "operation": format!("api.call {method} {path}"),
             "decision": "refused",

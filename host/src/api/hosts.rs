@@ -1,16 +1,36 @@
 //! `hosts`: devices and containment.
 
+use std::sync::Arc;
+
+use wasmtime::component::Resource;
+
 use super::{HostResult, to_fql, to_plugin_error};
 use crate::bindings::falcon::plugin::hosts;
 use crate::bindings::{Filter, PluginError};
 use crate::gate::Operation;
 use crate::sandbox::RunState;
 
+/// The most streams a run holds open at once: each holds a scroll cursor
+/// in the host, so a plugin opening them in a loop must not grow the
+/// host's memory without bound.
+const MAX_OPEN_STREAMS: usize = 64;
+
+/// The host side of a `host-stream`: the scroll it pages through. The
+/// mutex lets a `next` own the scroll across its await while the resource
+/// stays in the table; a `next` that timed out leaves the scroll where the
+/// last finished page left it.
+// `pub`: the generated bindings re-export it.
+#[allow(unreachable_pub)]
+pub struct HostStream {
+    scroll: Arc<tokio::sync::Mutex<falcon::hosts::HostScroll>>,
+    total: Option<u64>,
+}
+
 impl hosts::Host for RunState {
     async fn list_hosts(&mut self, filter: Filter) -> HostResult<Vec<String>> {
         let fql = match to_fql(&filter) {
             Ok(fql) => fql,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return self.refuse(Operation::ListHosts, e),
         };
         self.call(Operation::ListHosts, &[], None, |client| async move {
             let query = host_query(fql);
@@ -42,7 +62,7 @@ impl hosts::Host for RunState {
     async fn query_hosts(&mut self, filter: Filter) -> HostResult<Vec<hosts::Device>> {
         let fql = match to_fql(&filter) {
             Ok(fql) => fql,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return self.refuse(Operation::QueryHosts, e),
         };
         self.call(Operation::QueryHosts, &[], None, |client| async move {
             let ids = client
@@ -54,6 +74,38 @@ impl hosts::Host for RunState {
             Ok(batch.found.into_iter().map(to_host).collect())
         })
         .await
+    }
+
+    async fn stream_hosts(&mut self, filter: Filter) -> HostResult<Resource<HostStream>> {
+        let fql = match to_fql(&filter) {
+            Ok(fql) => fql,
+            Err(e) => return self.refuse(Operation::StreamHosts, e),
+        };
+        if self.open_streams >= MAX_OPEN_STREAMS {
+            return self.refuse(
+                Operation::StreamHosts,
+                PluginError::InvalidInput(format!(
+                    "the plugin holds {MAX_OPEN_STREAMS} open streams, the most a run may; \
+                 drop one before opening another"
+                )),
+            );
+        }
+        let opened = self
+            .call(Operation::StreamHosts, &[], None, |client| async move {
+                Ok(client.hosts().scroll(host_query(fql)))
+            })
+            .await?;
+        let scroll = match opened {
+            Ok(scroll) => scroll,
+            Err(e) => return Ok(Err(e)),
+        };
+        let stream = HostStream {
+            scroll: Arc::new(tokio::sync::Mutex::new(scroll)),
+            total: None,
+        };
+        let resource = self.table.push(stream)?;
+        self.open_streams += 1;
+        Ok(Ok(resource))
     }
 
     async fn contain(
@@ -81,6 +133,57 @@ impl hosts::Host for RunState {
     }
 }
 
+impl hosts::HostHostStream for RunState {
+    async fn next(
+        &mut self,
+        stream: Resource<HostStream>,
+        max: u32,
+    ) -> HostResult<Vec<hosts::Device>> {
+        if max == 0 || max as usize > falcon::hosts::SCROLL_LIMIT as usize {
+            return self.refuse(
+                Operation::NextHosts,
+                PluginError::InvalidInput(format!(
+                    "`hosts.host-stream.next` takes 1 to {} hosts at a time, not {max}",
+                    falcon::hosts::SCROLL_LIMIT
+                )),
+            );
+        }
+        let scroll = Arc::clone(&self.table.get(&stream)?.scroll);
+        let page = self
+            .call(Operation::NextHosts, &[], None, |client| async move {
+                let mut scroll = scroll.lock().await;
+                let Some(ids) = scroll.next_ids(max).await.map_err(to_plugin_error)? else {
+                    return Ok((Vec::new(), scroll.total()));
+                };
+                // A host removed between the page and the details call is
+                // simply gone, as in `query-hosts`.
+                let batch = client.hosts().get(&ids).await.map_err(to_plugin_error)?;
+                Ok((
+                    batch.found.into_iter().map(to_host).collect(),
+                    scroll.total(),
+                ))
+            })
+            .await?;
+        Ok(match page {
+            Ok((devices, total)) => {
+                self.table.get_mut(&stream)?.total = total;
+                Ok(devices)
+            }
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn total(&mut self, stream: Resource<HostStream>) -> wasmtime::Result<Option<u64>> {
+        Ok(self.table.get(&stream)?.total)
+    }
+
+    async fn drop(&mut self, stream: Resource<HostStream>) -> wasmtime::Result<()> {
+        self.table.delete(stream)?;
+        self.open_streams = self.open_streams.saturating_sub(1);
+        Ok(())
+    }
+}
+
 impl RunState {
     async fn host_action(
         &mut self,
@@ -90,10 +193,10 @@ impl RunState {
         note: Option<String>,
     ) -> HostResult<hosts::ActionResult> {
         if ids.is_empty() {
-            return Ok(Err(PluginError::InvalidInput(format!(
-                "`{}` needs at least one id",
-                op.name()
-            ))));
+            return self.refuse(
+                op,
+                PluginError::InvalidInput(format!("`{}` needs at least one id", op.name())),
+            );
         }
         let (targets, shown_note) = (ids.clone(), note.clone());
         self.call(op, &targets, shown_note.as_deref(), |client| async move {

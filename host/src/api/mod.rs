@@ -7,9 +7,18 @@
 //! One file per interface of the contract; this file holds the gate path and
 //! the conversions every interface shares.
 
+mod alerts;
 mod call;
-mod hosts;
+mod host_groups;
+pub(crate) mod hosts;
+mod incidents;
+mod iocs;
+mod notify;
+mod policies;
+mod rtr;
 mod runtime;
+mod sensors;
+mod sort;
 mod users;
 
 use std::future::Future;
@@ -107,6 +116,14 @@ impl RunState {
         Ok(result)
     }
 
+    /// Refuses a call whose arguments the host rejected before it reached
+    /// the gate (a filter too large, a blank id): audited like every other
+    /// refusal, then handed to the plugin.
+    pub(crate) fn refuse<T>(&self, op: Operation, error: PluginError) -> HostResult<T> {
+        self.audit_call(op, 0, "refused", error_kind(&error), 0)?;
+        Ok(Err(error))
+    }
+
     /// Records one call in the audit log. A log that cannot be written stops
     /// the plugin: the host does not act unaudited.
     pub(crate) fn audit_call(
@@ -147,6 +164,7 @@ pub(crate) fn error_kind(err: &PluginError) -> &'static str {
         PluginError::BudgetExhausted(_) => "budget-exhausted",
         PluginError::DryRun(_) => "dry-run",
         PluginError::NotApproved(_) => "not-approved",
+        PluginError::DeliveryFailed(_) => "delivery-failed",
     }
 }
 
@@ -179,17 +197,27 @@ pub(crate) fn to_plugin_error(err: falcon::Error) -> PluginError {
 /// value and checks every field name.
 pub(crate) fn to_fql(filter: &Filter) -> Result<Option<String>, PluginError> {
     use falcon::fql::{Condition, Fql, Op, Value};
+    // Each condition and value also costs its separators and quotes, so a
+    // million empty conditions count as what they would become.
     let size = match filter {
         Filter::All => 0,
         Filter::Fql(raw) => raw.len(),
         Filter::AllOf(conditions) => conditions
             .iter()
-            .map(|c| c.field.len() + c.values.iter().map(String::len).sum::<usize>())
+            .map(|c| c.field.len() + 2 + c.values.iter().map(|v| v.len() + 3).sum::<usize>())
             .sum(),
     };
     if size > MAX_FILTER_BYTES {
         return Err(PluginError::InvalidInput(format!(
             "the filter is {size} bytes; the host accepts at most {MAX_FILTER_BYTES}"
+        )));
+    }
+    if let Filter::Fql(raw) = filter
+        && let Some(c) = raw.chars().find(|c| c.is_control())
+    {
+        return Err(PluginError::InvalidInput(format!(
+            "the FQL filter holds the control character `{}`; FQL is one line of printable text",
+            c.escape_default()
         )));
     }
     let fql = match filter {

@@ -13,7 +13,7 @@ impl users::Host for RunState {
     async fn list_users(&mut self, filter: Filter) -> HostResult<Vec<String>> {
         let fql = match to_fql(&filter) {
             Ok(fql) => fql,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return self.refuse(Operation::ListUsers, e),
         };
         self.call(Operation::ListUsers, &[], None, |client| async move {
             let query = falcon::users::UserQuery {
@@ -48,7 +48,7 @@ impl users::Host for RunState {
     async fn query_users(&mut self, filter: Filter) -> HostResult<Vec<users::User>> {
         let fql = match to_fql(&filter) {
             Ok(fql) => fql,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return self.refuse(Operation::QueryUsers, e),
         };
         self.call(Operation::QueryUsers, &[], None, |client| async move {
             let query = falcon::users::UserQuery {

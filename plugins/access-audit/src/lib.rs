@@ -1,18 +1,23 @@
 //! Access audit: every Falcon console user with their roles, and the
-//! findings an access review starts from.
+//! findings an access review starts from, each with a recommendation.
 //!
 //! Findings:
 //! - **inactive**: logged in before, but not for `inactive_days` days (default 90);
 //! - **never logged in**: no console login at all;
 //! - **administrators**: holders of a role in `admin_roles`;
-//! - **without roles**: no role granted.
+//! - **without roles**: no role granted;
+//! - with a `previous` report: **roles changed** and **new accounts** since
+//!   then, and the accounts removed since then.
 //!
-//! Input (all optional): `inactive_days`, `format` (`markdown` or `json`),
-//! `admin_roles` (role ids), `as_of` (RFC 3339; defaults to the host's clock).
+//! Input (all optional): `inactive_days`, `format` (`markdown`, `json`,
+//! `csv` or `html`), `admin_roles` (role ids), `as_of` (RFC 3339; defaults to
+//! the host's clock), `previous` (an earlier JSON report, or its text).
+
+mod changes;
+mod render;
 
 use std::collections::BTreeMap;
 
-use falcon_sdk::report::Table;
 use falcon_sdk::users::{self, Role, User, UserRoles};
 use falcon_sdk::{Filter, Input, Plugin};
 use jiff::Timestamp;
@@ -48,7 +53,9 @@ impl Plugin for AccessAudit {
         let audit = Audit::build(&options, users, &roles, grants)?;
         Ok(match options.format {
             Format::Markdown => audit.markdown(),
-            Format::Json => audit.json(),
+            Format::Json => falcon_sdk::report::json(&audit),
+            Format::Csv => audit.csv(),
+            Format::Html => audit.html(),
         })
     }
 }
@@ -59,6 +66,8 @@ falcon_sdk::export_plugin!(AccessAudit);
 enum Format {
     Markdown,
     Json,
+    Csv,
+    Html,
 }
 
 /// The run's settings, read from the operator's input.
@@ -71,6 +80,7 @@ pub struct Options {
     pub admin_roles: Vec<String>,
     /// The time the audit is computed at.
     pub as_of: Timestamp,
+    previous: Option<changes::Previous>,
 }
 
 impl Options {
@@ -81,7 +91,13 @@ impl Options {
     /// A message naming the bad field.
     pub fn from_input(input: &Input) -> Result<Self, String> {
         input
-            .reject_unknown(&["inactive_days", "format", "admin_roles", "as_of"])
+            .reject_unknown(&[
+                "inactive_days",
+                "format",
+                "admin_roles",
+                "as_of",
+                "previous",
+            ])
             .map_err(|e| e.to_string())?;
         let inactive_days = input
             .u64_or("inactive_days", 90)
@@ -92,10 +108,12 @@ impl Options {
             ));
         }
         let format = match input
-            .choice_or("format", &["markdown", "json"], "markdown")
+            .choice_or("format", &["markdown", "json", "csv", "html"], "markdown")
             .map_err(|e| e.to_string())?
         {
             "json" => Format::Json,
+            "csv" => Format::Csv,
+            "html" => Format::Html,
             _ => Format::Markdown,
         };
         let admin_roles = input
@@ -109,11 +127,13 @@ impl Options {
                 .and_then(|now| Timestamp::from_second(now.as_second()))
                 .map_err(|e| format!("the host's clock gave an unreadable time: {e}"))?,
         };
+        let previous = changes::Previous::from_input(input)?;
         Ok(Self {
             inactive_days,
             format,
             admin_roles,
             as_of,
+            previous,
         })
     }
 }
@@ -124,46 +144,72 @@ fn parse_time(text: &str) -> Result<Timestamp, jiff::Error> {
 
 /// One audited user.
 #[derive(Debug, Serialize)]
-struct AuditedUser {
-    uuid: String,
-    uid: String,
-    name: String,
+pub(crate) struct AuditedUser {
+    pub(crate) uuid: String,
+    pub(crate) uid: String,
+    pub(crate) name: String,
     status: Option<String>,
     last_login_at: Option<String>,
     days_since_login: Option<i64>,
-    roles: Vec<RoleRef>,
+    pub(crate) roles: Vec<RoleRef>,
     findings: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
-struct RoleRef {
-    id: String,
-    name: String,
+pub(crate) struct RoleRef {
+    pub(crate) id: String,
+    pub(crate) name: String,
 }
 
-/// The finding kinds, in report order, with their JSON key, title and the
-/// recommendation an access reviewer acts on.
-const FINDINGS: [(&str, &str, &str); 4] = [
-    (
-        "inactive",
-        "Inactive accounts",
-        "Confirm with each user's manager; disable or delete accounts no longer needed.",
-    ),
-    (
-        "never_logged_in",
-        "Never logged in",
-        "Check whether the account was ever needed; remove accounts created in error.",
-    ),
-    (
-        "administrators",
-        "Holders of administrator roles",
-        "Keep administrators to a small named group; review each grant and prefer narrower roles.",
-    ),
-    (
-        "without_roles",
-        "Users without any role",
-        "Users without roles cannot do anything in the console; delete them or grant the role they need.",
-    ),
+/// A kind of finding: its JSON key, title and the recommendation an access
+/// reviewer acts on.
+#[derive(Debug)]
+pub(crate) struct Finding {
+    pub(crate) key: &'static str,
+    pub(crate) title: &'static str,
+    pub(crate) advice: &'static str,
+}
+
+/// The findings of every audit, in report order.
+const FINDINGS: [Finding; 4] = [
+    Finding {
+        key: "inactive",
+        title: "Inactive accounts",
+        advice: "Confirm with each user's manager; disable or delete accounts no longer needed.",
+    },
+    Finding {
+        key: "never_logged_in",
+        title: "Never logged in",
+        advice: "Check whether the account was ever needed; remove accounts created in error.",
+    },
+    Finding {
+        key: "administrators",
+        title: "Holders of administrator roles",
+        advice: "Keep administrators to a small named group; review each grant and prefer \
+                 narrower roles.",
+    },
+    Finding {
+        key: "without_roles",
+        title: "Users without any role",
+        advice: "Users without roles cannot do anything in the console; delete them or grant \
+                 the role they need.",
+    },
+];
+
+/// The findings of an audit given a previous report, after [`FINDINGS`].
+const CHANGE_FINDINGS: [Finding; 2] = [
+    Finding {
+        key: "roles_changed",
+        title: "Role changes since the last audit",
+        advice: "Match each added role to an approved access request and revert the ones \
+                 nobody can account for; confirm removals were intended.",
+    },
+    Finding {
+        key: "new_accounts",
+        title: "Accounts created since the last audit",
+        advice: "Confirm each new account belongs to a current employee or contractor with an \
+                 approved request.",
+    },
 ];
 
 #[derive(Debug, Serialize)]
@@ -175,6 +221,9 @@ struct Audit {
     role_count: usize,
     counts: BTreeMap<&'static str, usize>,
     findings: BTreeMap<&'static str, Vec<String>>,
+    recommendations: BTreeMap<&'static str, &'static str>,
+    /// Present when the input held a previous report.
+    changes: Option<changes::Changes>,
     users: Vec<AuditedUser>,
 }
 
@@ -216,16 +265,32 @@ impl Audit {
             audited.push(audit_user(options, user, roles)?);
         }
 
-        let mut findings: BTreeMap<&'static str, Vec<String>> = FINDINGS
-            .iter()
-            .map(|(key, _, _)| (*key, Vec::new()))
-            .collect();
+        // Changes mark their users too, so every format lists them per user.
+        let changes = options
+            .previous
+            .clone()
+            .map(|previous| changes::Changes::between(previous, &audited));
+        if let Some(changes) = &changes {
+            for user in &mut audited {
+                if changes.role_changes.iter().any(|c| c.uuid == user.uuid) {
+                    user.findings.push("roles_changed");
+                }
+                if changes.new_accounts.contains(&user.uuid) {
+                    user.findings.push("new_accounts");
+                }
+            }
+        }
+
+        let kinds = finding_kinds(changes.is_some());
+        let mut findings: BTreeMap<&'static str, Vec<String>> =
+            kinds.iter().map(|f| (f.key, Vec::new())).collect();
         for user in &audited {
             for finding in &user.findings {
                 findings.entry(finding).or_default().push(user.uuid.clone());
             }
         }
         let counts = findings.iter().map(|(k, v)| (*k, v.len())).collect();
+        let recommendations = kinds.iter().map(|f| (f.key, f.advice)).collect();
         Ok(Self {
             as_of: options.as_of.to_string(),
             inactive_days: options.inactive_days,
@@ -234,93 +299,21 @@ impl Audit {
             role_count: roles.len(),
             counts,
             findings,
+            recommendations,
+            changes,
             users: audited,
         })
     }
 
-    fn json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
-            // Serialising plain strings and numbers cannot fail; say so if it ever does.
-            format!("{{\"error\":\"failed to serialise the report: {e}\"}}")
-        });
-        text.push('\n');
-        text
-    }
-
-    fn markdown(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# Falcon access audit\n\n");
-        out.push_str(&format!(
-            "As of {} · {} users · {} roles · inactive after {} days without a login · \
-             administrator roles: {}\n\n",
-            self.as_of,
-            self.user_count,
-            self.role_count,
-            self.inactive_days,
-            self.admin_roles
-                .iter()
-                .map(|r| format!("`{r}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ));
-
-        out.push_str("## Summary\n\n");
-        let mut summary = Table::new(["Finding", "Users", "Recommendation"]);
-        for (key, title, advice) in FINDINGS {
-            summary.row([
-                title.to_string(),
-                self.counts[key].to_string(),
-                advice.to_string(),
-            ]);
-        }
-        out.push_str(&summary.render());
-
-        let by_uuid: BTreeMap<&str, &AuditedUser> =
-            self.users.iter().map(|u| (u.uuid.as_str(), u)).collect();
-        for (key, title, advice) in FINDINGS {
-            let members = &self.findings[key];
-            out.push_str(&format!("\n## {title} ({})\n\n", members.len()));
-            if members.is_empty() {
-                out.push_str("None.\n");
-                continue;
-            }
-            out.push_str(&format!("{advice}\n\n"));
-            let mut table = Table::new(["User", "Name", "Last login", "Days since", "Roles"]);
-            for uuid in members {
-                let user = by_uuid[uuid.as_str()];
-                table.row(user_cells(user));
-            }
-            out.push_str(&table.render());
-        }
-
-        out.push_str(&format!("\n## All users ({})\n\n", self.users.len()));
-        let mut table = Table::new(["User", "Name", "Last login", "Days since", "Roles"]);
-        for user in &self.users {
-            table.row(user_cells(user));
-        }
-        out.push_str(&table.render());
-        out
+    /// The finding kinds this audit reports, in order.
+    fn kinds(&self) -> Vec<&'static Finding> {
+        finding_kinds(self.changes.is_some())
     }
 }
 
-fn user_cells(user: &AuditedUser) -> [String; 5] {
-    let roles = if user.roles.is_empty() {
-        "(none)".to_owned()
-    } else {
-        user.roles
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    [
-        user.uid.clone(),
-        user.name.clone(),
-        user.last_login_at.clone().unwrap_or_else(|| "never".into()),
-        user.days_since_login
-            .map_or_else(|| "-".into(), |d| d.to_string()),
-        roles,
-    ]
+fn finding_kinds(with_changes: bool) -> Vec<&'static Finding> {
+    let changes: &'static [Finding] = if with_changes { &CHANGE_FINDINGS } else { &[] };
+    FINDINGS.iter().chain(changes).collect()
 }
 
 fn audit_user(options: &Options, user: User, roles: Vec<RoleRef>) -> Result<AuditedUser, String> {
@@ -355,7 +348,7 @@ fn audit_user(options: &Options, user: User, roles: Vec<RoleRef>) -> Result<Audi
     if roles.is_empty() {
         findings.push("without_roles");
     }
-    findings.sort_by_key(|f| FINDINGS.iter().position(|(key, _, _)| key == f));
+    findings.sort_by_key(|f| FINDINGS.iter().position(|k| k.key == *f));
 
     let name = format!("{} {}", user.first_name, user.last_name)
         .trim()

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use falcon_sdk::hosts::{self, Device};
+use falcon_sdk::hosts::Device;
 use falcon_sdk::report::Table;
 use falcon_sdk::{Filter, Input, Plugin, api};
 use jiff::Timestamp;
@@ -26,6 +26,9 @@ falcon_sdk::manifest! {
 }
 
 const BUILDS_PATH: &str = "/policy/combined/sensor-update-builds/v1";
+
+/// Hosts read per page of the stream.
+const PAGE: u32 = 1_000;
 
 struct SensorHealth;
 
@@ -49,10 +52,16 @@ impl Plugin for SensorHealth {
                 .map_err(|e| format!("the host's clock gave an unreadable time: {e}"))?,
         };
 
-        let devices = hosts::query_hosts(&Filter::All).map_err(|e| e.message())?;
         let newest = newest_builds()?;
-        let report = Report::build(&devices, &newest, as_of, stale_days);
-        falcon_sdk::log_info(&format!("checked {} hosts", devices.len()));
+        let mut report = Report::new(newest, as_of, stale_days);
+        // A page at a time: the plugin holds the findings, never the fleet.
+        for device in
+            falcon_sdk::stream::hosts_matching(&Filter::All, PAGE).map_err(|e| e.message())?
+        {
+            report.add(&device.map_err(|e| e.message())?);
+        }
+        report.finish();
+        falcon_sdk::log_info(&format!("checked {} hosts", report.host_count));
         Ok(if json {
             report.json()
         } else {
@@ -110,6 +119,8 @@ struct Finding {
 
 #[derive(Debug, Serialize)]
 struct Report {
+    #[serde(skip)]
+    as_of_time: Timestamp,
     as_of: String,
     stale_days: u64,
     host_count: usize,
@@ -120,49 +131,55 @@ struct Report {
 }
 
 impl Report {
-    fn build(
-        devices: &[Device],
-        newest: &BTreeMap<String, String>,
-        as_of: Timestamp,
-        stale_days: u64,
-    ) -> Self {
-        let mut report = Self {
+    fn new(newest: BTreeMap<String, String>, as_of: Timestamp, stale_days: u64) -> Self {
+        Self {
+            as_of_time: as_of,
             as_of: as_of.to_string(),
             stale_days,
-            host_count: devices.len(),
-            newest_builds: newest.clone(),
+            host_count: 0,
+            newest_builds: newest,
             outdated: Vec::new(),
             reduced_functionality_mode: Vec::new(),
             not_seen: Vec::new(),
-        };
-        let mut sorted: Vec<&Device> = devices.iter().collect();
-        sorted.sort_by(|a, b| (&a.hostname, &a.device_id).cmp(&(&b.hostname, &b.device_id)));
-        for device in sorted {
-            let platform = device.platform.clone().unwrap_or_default();
-            let version = device.agent_version.clone().unwrap_or_default();
-            if let Some(latest) = newest.get(&platform.to_ascii_lowercase()) {
-                if version_key(&version) < version_key(latest) {
-                    report
-                        .outdated
-                        .push(finding(device, format!("{version} < {latest}")));
-                }
-            }
-            if device.reduced_functionality_mode {
-                report
-                    .reduced_functionality_mode
-                    .push(finding(device, "reduced functionality".into()));
-            }
-            let seen = device
-                .last_seen
-                .as_deref()
-                .and_then(|t| t.parse::<Timestamp>().ok());
-            let days = seen.map(|t| (as_of.as_second() - t.as_second()).max(0) / 86_400);
-            if days.is_none_or(|d| d >= stale_days as i64) {
-                let detail = days.map_or("never reported".into(), |d| format!("{d} days ago"));
-                report.not_seen.push(finding(device, detail));
-            }
         }
-        report
+    }
+
+    /// Checks one host against the three rules.
+    fn add(&mut self, device: &Device) {
+        self.host_count += 1;
+        let platform = device.platform.clone().unwrap_or_default();
+        let version = device.agent_version.clone().unwrap_or_default();
+        if let Some(latest) = self.newest_builds.get(&platform.to_ascii_lowercase())
+            && version_key(&version) < version_key(latest)
+        {
+            let detail = format!("{version} < {latest}");
+            self.outdated.push(finding(device, detail));
+        }
+        if device.reduced_functionality_mode {
+            self.reduced_functionality_mode
+                .push(finding(device, "reduced functionality".into()));
+        }
+        let as_of = self.as_of_time;
+        let seen = device
+            .last_seen
+            .as_deref()
+            .and_then(|t| t.parse::<Timestamp>().ok());
+        let days = seen.map(|t| (as_of.as_second() - t.as_second()).max(0) / 86_400);
+        if days.is_none_or(|d| d >= self.stale_days as i64) {
+            let detail = days.map_or("never reported".into(), |d| format!("{d} days ago"));
+            self.not_seen.push(finding(device, detail));
+        }
+    }
+
+    /// Orders each finding list by host name, then agent id.
+    fn finish(&mut self) {
+        for findings in [
+            &mut self.outdated,
+            &mut self.reduced_functionality_mode,
+            &mut self.not_seen,
+        ] {
+            findings.sort_by(|a, b| (&a.hostname, &a.device_id).cmp(&(&b.hostname, &b.device_id)));
+        }
     }
 
     fn json(&self) -> String {

@@ -1,0 +1,180 @@
+//! Jira Cloud: tickets created with `POST /rest/api/3/issue`, authenticated
+//! with HTTP basic auth of the account's email and an API token, the
+//! description in Atlassian Document Format (ADF).
+//!
+//! Jira has no idempotency key, so a request that may have reached it is not
+//! repeated: a second attempt could open a second ticket.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::config::Checked;
+use super::delivery::{self, Policy, Redactor, Undelivered};
+use super::{Delivered, PluginError, Rendered, invalid, json_body, one_line, quote};
+use crate::bindings::falcon::plugin::notify::{CreatedTicket, Priority, Ticket};
+
+/// Jira's limit on a summary.
+const MAX_SUMMARY: usize = 255;
+
+fn priority_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Lowest => "Lowest",
+        Priority::Low => "Low",
+        Priority::Medium => "Medium",
+        Priority::High => "High",
+        Priority::Highest => "Highest",
+    }
+}
+
+/// Plain text as ADF: a paragraph per block of lines, lines kept apart by
+/// hard breaks.
+pub(super) fn plain_to_adf(text: &str) -> Value {
+    let paragraphs: Vec<Value> = text
+        .split("\n\n")
+        .map(|p| p.trim_matches('\n'))
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let mut content = Vec::new();
+            for (i, line) in p.lines().enumerate() {
+                if i > 0 {
+                    content.push(json!({ "type": "hardBreak" }));
+                }
+                if !line.is_empty() {
+                    content.push(json!({ "type": "text", "text": line }));
+                }
+            }
+            json!({ "type": "paragraph", "content": content })
+        })
+        .collect();
+    json!({ "type": "doc", "version": 1, "content": paragraphs })
+}
+
+/// Checks a plugin's ADF document: Jira refuses anything else with a 400
+/// that names no field.
+fn plugin_adf(text: &str) -> Result<Value, PluginError> {
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("`description-adf` is not JSON: {e}")))?;
+    let is_doc = doc.get("type") == Some(&json!("doc"))
+        && doc.get("version") == Some(&json!(1))
+        && doc.get("content").is_some_and(Value::is_array);
+    if !is_doc {
+        return Err(invalid(
+            "`description-adf` must be an ADF document: {\"type\":\"doc\",\"version\":1,\
+             \"content\":[...]}"
+                .into(),
+        ));
+    }
+    Ok(doc)
+}
+
+pub(super) fn render(ticket: &Ticket, checked: &Checked) -> Result<Rendered, PluginError> {
+    one_line("summary", &ticket.summary, MAX_SUMMARY)?;
+    for label in &ticket.labels {
+        if label.is_empty() || label.chars().any(char::is_whitespace) || label.len() > 255 {
+            return Err(invalid(format!(
+                "the label {} is empty, too long or holds a space; Jira labels are one word",
+                quote(label, 40)
+            )));
+        }
+    }
+    let description = match &ticket.description_adf {
+        Some(adf) => plugin_adf(adf)?,
+        None => plain_to_adf(&ticket.description),
+    };
+    let project = checked.config.project.as_deref().unwrap_or_default();
+    let issue_type = checked.config.issue_type.as_deref().unwrap_or("Task");
+    let body = json!({
+        "fields": {
+            "project": { "key": project },
+            "issuetype": { "name": issue_type },
+            "summary": ticket.summary,
+            "description": description,
+            "labels": ticket.labels,
+            "priority": { "name": priority_name(ticket.priority) },
+        }
+    });
+    let summary = format!(
+        "Jira {issue_type} in {project}: {} (priority {}{})",
+        quote(&ticket.summary, 80),
+        priority_name(ticket.priority),
+        if ticket.labels.is_empty() {
+            String::new()
+        } else {
+            format!(", labels {}", ticket.labels.join(", "))
+        }
+    );
+    Ok(json_body(&body, summary))
+}
+
+/// Where and as whom to create the ticket.
+pub(super) struct Target<'a> {
+    pub(super) site: &'a reqwest::Url,
+    pub(super) email: &'a str,
+    pub(super) token: &'a str,
+}
+
+pub(super) async fn deliver(
+    target: &Target<'_>,
+    body: &[u8],
+    http: &reqwest::Client,
+    policy: &Policy,
+    redactor: &Redactor,
+) -> Result<Delivered, Undelivered> {
+    let mut url = target.site.clone();
+    url.set_path("/rest/api/3/issue");
+    let credentials = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", target.email, target.token));
+    let mut redactor = redactor.clone();
+    redactor.add(&credentials);
+    let sent = delivery::post(policy, &redactor, || {
+        http.post(url.clone())
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Basic {credentials}"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body.to_vec())
+    })
+    .await?;
+    let created: Value = serde_json::from_slice(&sent.body).unwrap_or_default();
+    let field = |name: &str| created.get(name).and_then(Value::as_str).map(str::to_owned);
+    match (field("key"), field("id")) {
+        (Some(key), Some(id)) => Ok(Delivered {
+            attempts: sent.attempts,
+            status: sent.status,
+            ticket: Some(CreatedTicket { key, id }),
+        }),
+        _ => Err(Undelivered {
+            attempts: sent.attempts,
+            status: sent.status,
+            message: format!(
+                "Jira answered without the new issue's key and id; the ticket may exist: {}",
+                delivery::excerpt(&String::from_utf8_lossy(&sent.body))
+            ),
+            retry_after: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_becomes_paragraphs_with_hard_breaks() {
+        let adf = plain_to_adf("first line\nsecond\n\n\nnext paragraph\n");
+        assert_eq!(adf["type"], "doc");
+        assert_eq!(adf["content"].as_array().unwrap().len(), 2);
+        assert_eq!(adf["content"][0]["content"][1]["type"], "hardBreak");
+        assert_eq!(adf["content"][0]["content"][2]["text"], "second");
+        assert_eq!(adf["content"][1]["content"][0]["text"], "next paragraph");
+    }
+
+    #[test]
+    fn plugin_adf_must_be_a_document() {
+        assert!(plugin_adf(r#"{"type":"doc","version":1,"content":[]}"#).is_ok());
+        assert!(plugin_adf(r#"{"type":"paragraph"}"#).is_err());
+        assert!(plugin_adf("nope").is_err());
+    }
+}
