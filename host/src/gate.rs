@@ -314,11 +314,20 @@ impl Gate {
                 PluginError::NotGranted(Denial {
                     scope: scope.name().to_owned(),
                     operation: op.name().into_owned(),
-                    remedy: format!(
-                        "add `{}` to the plugin's requested scopes and run with `{}`",
-                        scope.name(),
-                        scope.flag()
-                    ),
+                    remedy: if scope.destination().is_some() {
+                        format!(
+                            "add `{}` (or `notify:*`) to the plugin's requested scopes and run \
+                             with `{}`",
+                            scope.name(),
+                            scope.flag()
+                        )
+                    } else {
+                        format!(
+                            "add `{}` to the plugin's requested scopes and run with `{}`",
+                            scope.name(),
+                            scope.flag()
+                        )
+                    },
                 }),
             ));
         }

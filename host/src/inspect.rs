@@ -41,7 +41,14 @@ pub(crate) fn inspect(
         .collect();
     let grant_state = match &found {
         FileGrant::None => "not in the grants file".to_owned(),
-        FileGrant::Pinned { .. } if granted == manifest.scopes => "granted".to_owned(),
+        FileGrant::Pinned { .. }
+            if manifest
+                .scopes
+                .iter()
+                .all(|s| s.is_any_destination() || granted.contains(s)) =>
+        {
+            "granted".to_owned()
+        }
         FileGrant::Pinned { .. } => "partly granted".to_owned(),
         FileGrant::Stale { granted_sha256, .. } => {
             format!(
@@ -104,7 +111,9 @@ pub(crate) fn inspect(
             scope.name(),
             if scope.writes() { "write" } else { "read" },
             scope.info().console_name,
-            if granted.contains(scope) {
+            if scope.is_any_destination() {
+                "granted by name"
+            } else if granted.contains(scope) {
                 "granted"
             } else {
                 "missing"

@@ -763,7 +763,10 @@ fn a_plugin_without_the_grant_is_denied_with_a_teaching_message_and_nothing_is_s
     assert_eq!(error["detail"]["scope"], "notify:pager");
     let remedy = error["detail"]["remedy"].as_str().unwrap();
     assert!(
-        remedy.contains("add `notify:pager` to the plugin's requested scopes and run with `--grant notify:pager`"),
+        remedy.contains(
+            "add `notify:pager` (or `notify:*`) to the plugin's requested scopes and run with \
+             `--grant notify:pager`"
+        ),
         "{remedy}"
     );
     let calls = setup.audit_lines("call");

@@ -597,13 +597,21 @@ fn onboarding_check_opens_a_ticket_when_the_sensor_is_missing() {
     assert_eq!(fields["labels"], json!(["falcon", "onboarding"]));
     assert_has(&run.stderr, "used: hosts:read, notify:helpdesk");
 
-    // Only destinations the manifest requests can be named.
+    // Another destination can be named, but only a configured and granted
+    // one is reached: `pager` is not in the config, and the host says which
+    // destinations this plugin may use.
     let other = tenancy.run(&[&base[..], &["--set", "ticket_destination=pager"]].concat());
-    assert_ne!(other.code, 0);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    let refused: Value = serde_json::from_str(&other.stdout).unwrap();
+    assert_eq!(refused["ticket"]["status"], "fail");
     assert_has(
-        &other.stderr,
-        "`pager` is not a destination this plugin requests",
+        refused["ticket"]["detail"].as_str().unwrap(),
+        "there is no notification destination `pager`; this plugin may use `helpdesk`",
     );
+    // `notify:*` is what a plugin requests; an operator grants names.
+    let wildcard = tenancy.run(&[&base[..], &["--grant", "notify:*"]].concat());
+    assert_eq!(wildcard.code, 2, "{}", wildcard.stderr);
+    assert_has(&wildcard.stderr, "grant each destination by name");
     // Someone must be named, and rules are checked.
     let nobody = tenancy.run(&[
         "run",

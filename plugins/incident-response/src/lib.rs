@@ -36,8 +36,7 @@ falcon_sdk::manifest! {
         "detections:write",
         "hosts:read",
         "hosts:write",
-        "notify:tickets",
-        "notify:chat",
+        "notify:*",
     ],
 }
 

@@ -33,14 +33,14 @@ falcon_sdk::manifest! {
         "hosts:write",
         "host-groups:read",
         "host-groups:write",
-        "notify:secops",
+        "notify:*",
     ],
 }
 
-/// The notification destinations the manifest requests. A plugin can only
-/// send where its manifest asks to, so `summary_destination` must be one of
-/// these.
-const DESTINATIONS: &[&str] = &["secops"];
+/// The summary's destination when the input names none. The manifest asks
+/// for `notify:*`: the operator grants the destination by name
+/// (`--grant notify:secops`), and the host refuses any other.
+const DEFAULT_DESTINATION: &str = "secops";
 
 /// Where the host mounts the directory the operator grants with
 /// `--output-dir`.
@@ -140,17 +140,9 @@ impl Options {
             );
         }
         let destination = input
-            .str_or("summary_destination", DESTINATIONS[0])
+            .str_or("summary_destination", DEFAULT_DESTINATION)
             .map_err(|e| e.to_string())?
             .to_owned();
-        if !DESTINATIONS.contains(&destination.as_str()) {
-            return Err(format!(
-                "input field `summary_destination`: `{destination}` is not a destination this \
-                 plugin requests; it may send only to `{}` (name the security team's \
-                 destination so in the config file, `[notify.secops]`)",
-                DESTINATIONS.join("`, `")
-            ));
-        }
         let mut options = Self {
             user,
             devices,

@@ -42,14 +42,14 @@ falcon_sdk::manifest! {
         "host-groups:write",
         "sensor-update-policies:read",
         "prevention-policies:read",
-        "notify:helpdesk",
+        "notify:*",
     ],
 }
 
-/// The notification destinations the manifest requests. A plugin can only
-/// send where its manifest asks to, so `ticket_destination` must be one of
-/// these.
-const DESTINATIONS: &[&str] = &["helpdesk"];
+/// The help-desk destination when the input names none. The manifest asks
+/// for `notify:*`: the operator grants the destination by name
+/// (`--grant notify:helpdesk`), and the host refuses any other.
+const DEFAULT_DESTINATION: &str = "helpdesk";
 
 /// The input fields the plugin knows.
 const FIELDS: &[&str] = &[
@@ -186,21 +186,9 @@ impl Options {
                 .map(str::to_owned))
         };
         let destination = input
-            .str_or("ticket_destination", DESTINATIONS[0])
+            .str_or("ticket_destination", DEFAULT_DESTINATION)
             .map_err(|e| e.to_string())?
             .to_owned();
-        if !DESTINATIONS.contains(&destination.as_str()) {
-            return Err(format!(
-                "input field `ticket_destination`: `{destination}` is not a destination this \
-                 plugin requests; it may send only to {} (name the help-desk destination so in \
-                 the config file, `[notify.helpdesk]`)",
-                DESTINATIONS
-                    .iter()
-                    .map(|d| format!("`{d}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
         Ok(Self {
             rules: Rule::read_all(input.get("group_rules"))?,
             default_group: text("default_group")?,

@@ -35,7 +35,7 @@ falcon_sdk::manifest! {
         "hosts:read",
         "prevention-policies:read",
         "sensor-update-policies:read",
-        "notify:reports",
+        "notify:*",
     ],
 }
 
