@@ -210,13 +210,31 @@ impl Tenancy {
         config: falcon_emulator::EmulatorConfig,
         client: falcon_emulator::ApiClient,
     ) -> Self {
+        Self::serve_with(falcon_emulator::Tenant::generate(spec), config, client)
+    }
+
+    /// Serves `tenant` (generated, then changed by the test) with a
+    /// full-access API client.
+    pub fn serve(tenant: falcon_emulator::Tenant) -> Self {
+        Self::serve_with(
+            tenant,
+            falcon_emulator::EmulatorConfig::default(),
+            falcon_emulator::ApiClient::full_access(),
+        )
+    }
+
+    /// Serves `tenant` with `config`, with `client` as the host's API client.
+    pub fn serve_with(
+        tenant: falcon_emulator::Tenant,
+        config: falcon_emulator::EmulatorConfig,
+        client: falcon_emulator::ApiClient,
+    ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("tokio runtime");
         let emulator = runtime.block_on(async {
-            let tenant = falcon_emulator::Tenant::generate(spec);
             let emulator = falcon_emulator::Emulator::new(tenant, config);
             emulator.add_client(client.clone());
             emulator

@@ -2,7 +2,7 @@
 //! attacks one wall of the host (the WASI sandbox, a limit, the gate, the
 //! route table, the contract's arguments, the output directory, the
 //! manifest or the world). Cargo builds each as an example `cdylib`, so one
-//! `cargo build --examples` makes every component; `tests/tests/hostile.rs`
+//! `cargo build --examples` makes every component; `tests/tests/e2e/hostile.rs`
 //! runs each through the real host and asserts its exact outcome.
 //!
 //! This library holds what the plugins share: turning each attempt into a

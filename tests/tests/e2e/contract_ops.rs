@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
-use e2e::{HostRun, Tenancy, test_plugin};
+use e2e::{HostRun, Tenancy, assert_has, test_plugin};
 use falcon_emulator::{Host, Tenant, TenantSpec};
 use serde_json::{Value, json};
 
@@ -113,12 +113,6 @@ fn http(addr: std::net::SocketAddr, path: &str, token: Option<&str>, body: &str)
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-#[track_caller]
-fn assert_has(text: &str, needle: impl AsRef<str>) {
-    let needle = needle.as_ref();
-    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
 }
 
 /// The `ok` value of one answer, or a panic showing the error.

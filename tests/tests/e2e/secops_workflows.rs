@@ -9,96 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::{HostRun, run_host, shipped_plugin};
-use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, RunningEmulator, Tenant, TenantSpec};
+use e2e::{HostRun, Tenancy, assert_has, shipped_plugin};
+use falcon_emulator::{Tenant, TenantSpec};
 use jiff::Timestamp;
 use serde_json::Value;
 
 const DAY: i64 = 86_400;
-
-/// An emulator in this test process, with one full-access API client.
-struct Tenancy {
-    emulator: Option<RunningEmulator>,
-    client: ApiClient,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl Tenancy {
-    fn start(spec: &TenantSpec) -> Self {
-        Self::serve(Tenant::generate(spec))
-    }
-
-    /// Serves this tenant, as changed by the test.
-    fn serve(tenant: Tenant) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let client = ApiClient::full_access();
-        let emulator = runtime.block_on(async {
-            let emulator = Emulator::new(tenant, EmulatorConfig::default());
-            emulator.add_client(client.clone());
-            emulator
-                .serve("127.0.0.1:0".parse().unwrap())
-                .await
-                .expect("emulator starts")
-        });
-        Self {
-            emulator: Some(emulator),
-            client,
-            runtime,
-        }
-    }
-
-    fn emulator(&self) -> &RunningEmulator {
-        self.emulator
-            .as_ref()
-            .expect("the emulator runs until drop")
-    }
-
-    fn tenant(&self) -> Tenant {
-        self.emulator().tenant()
-    }
-
-    /// Runs the host with the operator's environment for this tenant plus
-    /// `extra_env`, and checks that the client secret never shows.
-    fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> HostRun {
-        let mut env = vec![
-            ("FALCON_CLIENT_ID", self.client.client_id.clone()),
-            ("FALCON_CLIENT_SECRET", self.client.client_secret.clone()),
-            ("FALCON_CLOUD", self.emulator().base_url()),
-        ];
-        env.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let run = run_host(args, &env);
-        for text in [&run.stdout, &run.stderr] {
-            assert!(
-                !text.contains(&self.client.client_secret),
-                "the client secret leaked:\n{text}"
-            );
-        }
-        run
-    }
-
-    fn run(&self, args: &[&str]) -> HostRun {
-        self.run_with(args, &[])
-    }
-}
-
-impl Drop for Tenancy {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.runtime.block_on(emulator.shutdown());
-        }
-    }
-}
-
-#[track_caller]
-fn assert_has(text: &str, needle: impl AsRef<str>) {
-    let needle = needle.as_ref();
-    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
-}
 
 #[track_caller]
 fn json_report(run: &HostRun) -> Value {

@@ -11,10 +11,8 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use e2e::{HostRun, run_host, shipped_plugin};
-use falcon_emulator::{
-    ApiClient, Emulator, EmulatorConfig, Host, RunningEmulator, Tenant, TenantSpec,
-};
+use e2e::{HostRun, Tenancy, assert_has, shipped_plugin};
+use falcon_emulator::{Host, Tenant, TenantSpec};
 use serde_json::{Value, json};
 
 const HELPDESK_TOKEN: &str = "helpdeskCanary5Tq8Wm2";
@@ -27,33 +25,17 @@ const ONBOARDING_GRANTS: &str = "hosts:read,host-groups:read,host-groups:write,\
 const OFFBOARDING_GRANTS: &str =
     "hosts:read,hosts:write,host-groups:read,host-groups:write,notify:secops";
 
-/// An emulator in this test process, with one full-access API client, a
-/// notification receiver and a config file naming it.
-struct Tenancy {
-    emulator: Option<RunningEmulator>,
-    client: ApiClient,
-    runtime: tokio::runtime::Runtime,
+/// A tenant, a notification receiver and a config file naming it.
+struct Office {
+    tenancy: Tenancy,
     receiver: Receiver,
     config: PathBuf,
     dir: PathBuf,
 }
 
-impl Tenancy {
+impl Office {
     fn start(name: &str, spec: &TenantSpec) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let client = ApiClient::full_access();
-        let emulator = runtime.block_on(async {
-            let emulator = Emulator::new(Tenant::generate(spec), EmulatorConfig::default());
-            emulator.add_client(client.clone());
-            emulator
-                .serve("127.0.0.1:0".parse().unwrap())
-                .await
-                .expect("emulator starts")
-        });
+        let tenancy = Tenancy::start(spec);
         let dir = scratch(name);
         let receiver = Receiver::start();
         let config = dir.join("config.toml");
@@ -70,37 +52,21 @@ impl Tenancy {
         )
         .unwrap();
         Self {
-            emulator: Some(emulator),
-            client,
-            runtime,
+            tenancy,
             receiver,
             config,
             dir,
         }
     }
 
-    fn emulator(&self) -> &RunningEmulator {
-        self.emulator
-            .as_ref()
-            .expect("the emulator runs until drop")
-    }
-
     fn tenant(&self) -> Tenant {
-        self.emulator().tenant()
+        self.tenancy.tenant()
     }
 
     /// Runs `host --config <ours> run PLUGIN --audit-log <ours> <rest>` with
     /// the tenant's credentials and the destinations' secrets, and checks
     /// that no secret reached the output or the audit log.
     fn run(&self, args: &[&str]) -> HostRun {
-        let env = [
-            ("FALCON_CLIENT_ID", self.client.client_id.clone()),
-            ("FALCON_CLIENT_SECRET", self.client.client_secret.clone()),
-            ("FALCON_CLOUD", self.emulator().base_url()),
-            ("TEST_HELPDESK_TOKEN", HELPDESK_TOKEN.to_owned()),
-            ("TEST_SECOPS_SECRET", SECOPS_SECRET.to_owned()),
-        ];
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let audit = self.dir.join("audit.jsonl");
         let mut all = vec![
             "--config",
@@ -111,12 +77,14 @@ impl Tenancy {
             audit.to_str().unwrap(),
         ];
         all.extend_from_slice(&args[2..]);
-        let run = run_host(&all, &env);
-        for secret in [
-            self.client.client_secret.as_str(),
-            HELPDESK_TOKEN,
-            SECOPS_SECRET,
-        ] {
+        let run = self.tenancy.run_with(
+            &all,
+            &[
+                ("TEST_HELPDESK_TOKEN", HELPDESK_TOKEN),
+                ("TEST_SECOPS_SECRET", SECOPS_SECRET),
+            ],
+        );
+        for secret in [HELPDESK_TOKEN, SECOPS_SECRET] {
             assert!(
                 !run.stdout.contains(secret) && !run.stderr.contains(secret),
                 "a secret leaked to the output"
@@ -128,14 +96,6 @@ impl Tenancy {
             "a secret leaked to the audit log"
         );
         run
-    }
-}
-
-impl Drop for Tenancy {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.runtime.block_on(emulator.shutdown());
-        }
     }
 }
 
@@ -254,12 +214,6 @@ fn serve(stream: std::net::TcpStream, seen: &Mutex<Vec<Request>>) {
     }
 }
 
-#[track_caller]
-fn assert_has(text: &str, needle: impl AsRef<str>) {
-    let needle = needle.as_ref();
-    assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
-}
-
 /// The login name a sensor reports for a user: the part before `@`.
 fn login(uid: &str) -> &str {
     uid.split('@').next().unwrap_or(uid)
@@ -337,7 +291,7 @@ fn onboarding_check_follows_the_tenant_and_assigns_groups_by_rule() {
         hosts: 90,
         ..TenantSpec::demo()
     };
-    let tenancy = Tenancy::start("onboarding", &spec);
+    let tenancy = Office::start("onboarding", &spec);
     let before = tenancy.tenant();
     let contractors = group_id(&before, "Contractors' laptops");
     let pilot = group_id(&before, "Pilot – early adopters");
@@ -551,7 +505,7 @@ fn onboarding_check_opens_a_ticket_when_the_sensor_is_missing() {
         hosts: 30,
         ..TenantSpec::demo()
     };
-    let tenancy = Tenancy::start("onboarding-missing", &spec);
+    let tenancy = Office::start("onboarding-missing", &spec);
     let tenant = tenancy.tenant();
     let newcomer = "new.hire@example.com";
     assert!(tenant.hosts.iter().all(|h| h.last_login_user != "new.hire"));
@@ -666,7 +620,7 @@ fn offboarding_contains_removes_archives_and_reports_refusals() {
         hosts: 80,
         ..TenantSpec::demo()
     };
-    let tenancy = Tenancy::start("offboarding", &spec);
+    let tenancy = Office::start("offboarding", &spec);
     let before = tenancy.tenant();
     let dynamic: BTreeSet<String> = before
         .host_groups

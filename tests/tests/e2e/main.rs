@@ -1,5 +1,17 @@
 //! End-to-end: the real `host` binary runs real plugins, built from source,
 //! against the emulator over HTTP on 127.0.0.1.
+//!
+//! One test binary for the whole crate, one module per surface:
+//! `contract` (alerts, incidents, IOCs, host groups), `contract_ops`
+//! (policies, sensors, RTR), `notify`, `hostile` (one component per attack),
+//! `workflows` and `secops_workflows` (the shipped workflow plugins).
+
+mod contract;
+mod contract_ops;
+mod hostile;
+mod notify;
+mod secops_workflows;
+mod workflows;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -755,7 +767,7 @@ fn a_grants_file_pins_scopes_to_the_exact_component() {
     assert_eq!(refused.code, 3);
     assert_has(
         &refused.stderr,
-        &format!("host grant {copy_arg} --grants {grants_arg}"),
+        format!("host grant {copy_arg} --grants {grants_arg}"),
     );
     assert_has(&refused.stderr, "[access-audit]");
     assert!(
@@ -1186,9 +1198,10 @@ fn host_check_diagnoses_each_of_the_guides_failures() {
     );
 
     // A 429 storm from other integrations sharing the budget.
-    let mut storm = falcon_emulator::Faults::default();
-    storm.rate_limit_storm = true;
-    tenancy.emulator().set_faults(storm);
+    tenancy.emulator().set_faults(falcon_emulator::Faults {
+        rate_limit_storm: true,
+        ..Default::default()
+    });
     let limited = check(tenancy.client(), &[]);
     assert_eq!(limited.code, 5);
     assert_has(&limited.stdout, "rate limited");
@@ -1245,7 +1258,7 @@ fn the_config_file_supplies_settings_the_environment_overrides_and_secrets_stay_
         shown.stdout
     );
     assert_has(&shown.stdout, "client_secret  ***");
-    assert_has(&shown.stdout, &format!("config file ({config_arg})"));
+    assert_has(&shown.stdout, format!("config file ({config_arg})"));
     assert_has(&shown.stdout, "eu-1");
     assert_has(&shown.stdout, "environment (FALCON_CLOUD)");
 
