@@ -67,6 +67,17 @@ pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Resu
     }
     file.save().map_err(|e| Failure::new(Exit::Usage, e))?;
     say!("written to `{}`", file.path.display());
+    if only.is_empty() && manifest.scopes.iter().any(|s| s.is_any_destination()) {
+        // `--scope` replaces the grant: the command lists every scope.
+        let flags: Vec<String> = scopes.iter().map(|s| format!("--scope {s}")).collect();
+        say!(
+            "note: `{}` sends notifications to the destinations you grant by name: \
+             host grant {} {} --scope notify:NAME",
+            manifest.name,
+            plugin.display(),
+            flags.join(" ")
+        );
+    }
     Ok(Exit::Ok)
 }
 

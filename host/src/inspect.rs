@@ -63,13 +63,23 @@ pub(crate) fn inspect(
             .scopes
             .iter()
             .map(|s| {
-                json!({
+                let mut scope = json!({
                     "scope": s.name(),
                     "tier": if s.writes() { "write" } else { "read" },
                     "api_scope": s.info().api_scope,
                     "console_scope": s.info().console_name,
                     "granted": granted.contains(s),
-                })
+                });
+                // `notify:*` is granted destination by destination.
+                if s.is_any_destination() {
+                    let named: Vec<&str> = granted
+                        .iter()
+                        .filter(|g| s.covers(**g))
+                        .map(|g| g.name())
+                        .collect();
+                    scope["destinations"] = json!(named);
+                }
+                scope
             })
             .collect();
         let out = json!({
@@ -106,18 +116,28 @@ pub(crate) fn inspect(
     }
     for (i, scope) in manifest.scopes.iter().enumerate() {
         let label = if i == 0 { "scopes" } else { "" };
+        let state = if scope.is_any_destination() {
+            // Granted destination by destination.
+            let named: Vec<&str> = granted
+                .iter()
+                .filter(|g| scope.covers(**g))
+                .map(|g| g.name())
+                .collect();
+            if named.is_empty() {
+                "no destination granted (grant each with --scope notify:NAME)".to_owned()
+            } else {
+                format!("granted: {}", named.join(", "))
+            }
+        } else if granted.contains(scope) {
+            "granted".to_owned()
+        } else {
+            "missing".to_owned()
+        };
         say!(
-            "{label:<12} {:<30} {:<6} {:<36} {}",
+            "{label:<12} {:<30} {:<6} {:<36} {state}",
             scope.name(),
             if scope.writes() { "write" } else { "read" },
             scope.info().console_name,
-            if scope.is_any_destination() {
-                "granted by name"
-            } else if granted.contains(scope) {
-                "granted"
-            } else {
-                "missing"
-            }
         );
     }
     if !destructive.is_empty() {
