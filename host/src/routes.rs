@@ -45,8 +45,9 @@ const fn destructive(endpoint: Endpoint, scope: &'static str, instead: &'static 
     }
 }
 
-/// Every route. Scopes follow the integration guide: host groups and tags
-/// are part of host management (`hosts:*`), alerts are `detections:*`.
+/// Every route, with the plugin scope whose Falcon API-client scope the
+/// endpoint needs (checked by a test): host tags are `hosts:write`, host
+/// groups `host-groups:*`, alerts `detections:*`.
 pub(crate) static ROUTES: &[Route] = {
     use falcon::{alerts, host_groups, hosts, incidents, iocs, rtr, sensors, users};
     &[
@@ -57,13 +58,13 @@ pub(crate) static ROUTES: &[Route] = {
         read(hosts::ONLINE_STATE, "hosts:read"),
         destructive(hosts::DEVICE_ACTIONS, "hosts:write", "hosts.contain"),
         write(hosts::UPDATE_TAGS, "hosts:write"),
-        read(host_groups::QUERY_GROUPS, "hosts:read"),
-        read(host_groups::COMBINED_GROUPS, "hosts:read"),
-        read(host_groups::GET_GROUPS, "hosts:read"),
-        read(host_groups::QUERY_MEMBERS, "hosts:read"),
-        write(host_groups::CREATE_GROUPS, "hosts:write"),
-        write(host_groups::DELETE_GROUPS, "hosts:write"),
-        write(host_groups::GROUP_ACTIONS, "hosts:write"),
+        read(host_groups::QUERY_GROUPS, "host-groups:read"),
+        read(host_groups::COMBINED_GROUPS, "host-groups:read"),
+        read(host_groups::GET_GROUPS, "host-groups:read"),
+        read(host_groups::QUERY_MEMBERS, "host-groups:read"),
+        write(host_groups::CREATE_GROUPS, "host-groups:write"),
+        write(host_groups::DELETE_GROUPS, "host-groups:write"),
+        write(host_groups::GROUP_ACTIONS, "host-groups:write"),
         read(alerts::QUERY_ALERTS, "detections:read"),
         read(alerts::COMBINED_ALERTS, "detections:read"),
         read(alerts::GET_ALERTS, "detections:read"),
@@ -170,6 +171,14 @@ mod tests {
                 route.tier == Tier::Destructive,
                 route.instead.is_some(),
                 "{shown}"
+            );
+            // A route is granted by the plugin scope whose API-client scope
+            // the endpoint needs, never by a neighbour's.
+            assert_eq!(
+                Scope::find(route.scope).unwrap().info().api_scope,
+                route.endpoint.scope,
+                "{shown} is granted by `{}`",
+                route.scope
             );
             let again = resolve(route.endpoint.method.as_str(), route.endpoint.path).unwrap();
             assert_eq!(again.0, i, "duplicate route {}", route.endpoint.path);

@@ -154,7 +154,7 @@ impl policies::Host for RunState {
     async fn list_members(&mut self, kind: PolicyKind, id: String) -> HostResult<Vec<String>> {
         let op = operation(kind, Verb::Members);
         if let Err(e) = non_empty(op, "id", &id) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         let targets = vec![id.clone()];
         self.call(op, &targets, None, |client| async move {
@@ -173,7 +173,7 @@ impl policies::Host for RunState {
     ) -> HostResult<Vec<policies::AppliedPolicy>> {
         let op = Operation::PoliciesOfHost;
         if let Err(e) = non_empty(op, "host-id", &host_id) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         let targets = vec![host_id.clone()];
         self.call(op, &targets, None, |client| async move {
@@ -209,7 +209,7 @@ impl policies::Host for RunState {
             Err(e) => return self.refuse(op, e),
         };
         if let Err(e) = non_empty(op, "name", &policy.name) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         // The policy has no id yet: the plan shows its name.
         let targets = [policy.name.clone()];
@@ -240,7 +240,7 @@ impl policies::Host for RunState {
     ) -> HostResult<policies::Policy> {
         let op = operation(kind, Verb::Update);
         if let Err(e) = non_empty(op, "id", &id) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         let settings = match change
             .settings_json
@@ -299,7 +299,7 @@ impl policies::Host for RunState {
     ) -> HostResult<policies::Deletion> {
         let op = operation(kind, Verb::Delete);
         if let Err(e) = some_ids(op, &ids) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         self.call(op, &ids.clone(), None, |client| async move {
             let outcome = client
@@ -370,7 +370,7 @@ impl policies::Host for RunState {
     ) -> HostResult<()> {
         let op = operation(kind, Verb::Precedence);
         if let Err(e) = non_empty(op, "platform", &platform).and_then(|()| some_ids(op, &ids)) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         let note = format!("{platform} order, first = highest precedence");
         self.call(op, &ids.clone(), Some(&note), |client| async move {
@@ -397,12 +397,12 @@ impl RunState {
     ) -> HostResult<Vec<policies::Policy>> {
         let op = operation(kind, verb);
         if let Err(e) = some_ids(op, &ids) {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         if let Some(group) = &group_id
             && let Err(e) = non_empty(op, "group-id", group)
         {
-            return Ok(Err(e));
+            return self.refuse(op, e);
         }
         let note = group_id.as_ref().map(|g| format!("host group {g}"));
         self.call(op, &ids.clone(), note.as_deref(), |client| async move {
