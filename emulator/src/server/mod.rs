@@ -63,7 +63,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::Request;
@@ -143,7 +143,27 @@ struct Shared {
     cid_pool: Pool,
     ip_pool: Pool,
     requests: AtomicU64,
+    /// Bumped for a CID each time its state is taken for writing; a cached
+    /// selection made at another generation is stale.
+    generations: Vec<AtomicU64>,
+    /// The ordered results of recent queries, so that paging through a large
+    /// tenant filters and sorts it once, not once per page.
+    selections: Mutex<HashMap<(usize, String), Selection>>,
 }
+
+/// One query's ordered results, as of one generation of the tenant's state.
+struct Selection {
+    generation: u64,
+    made: Instant,
+    items: Arc<Vec<serde_json::Value>>,
+}
+
+/// How long a selection is reused while the state does not change: filters
+/// relative to now (`last_login_time:<'now-90d'`) may lag by this much.
+const SELECTION_LIFETIME: Duration = Duration::from_secs(10);
+
+/// Selections kept at most; past this the cache starts over.
+const MAX_SELECTIONS: usize = 64;
 
 tokio::task_local! {
     /// The CID (index into `Shared::cids`) the current request's token is for; set by
@@ -168,9 +188,59 @@ impl Shared {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, TenantState> {
-        self.state_of(current_tenant())
+        let tenant = current_tenant();
+        let guard = self
+            .state_of(tenant)
             .write()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(|p| p.into_inner());
+        // Under the write lock, so no reader can pair the old generation
+        // with the new state.
+        self.generation_of(tenant).fetch_add(1, Ordering::Relaxed);
+        guard
+    }
+
+    fn generation_of(&self, tenant: usize) -> &AtomicU64 {
+        self.generations
+            .get(tenant)
+            .unwrap_or(&self.generations[0])
+    }
+
+    /// The results of the query `key` on the current CID: `select` runs when
+    /// the state changed since the last identical query, or that was long
+    /// ago.
+    fn selection(
+        &self,
+        key: String,
+        select: impl FnOnce(&TenantState) -> Vec<serde_json::Value>,
+    ) -> Arc<Vec<serde_json::Value>> {
+        let tenant = current_tenant();
+        let state = self.read();
+        let generation = self.generation_of(tenant).load(Ordering::Relaxed);
+        let key = (tenant, key);
+        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = cache.get(&key)
+            && kept.generation == generation
+            && kept.made.elapsed() < SELECTION_LIFETIME
+        {
+            return Arc::clone(&kept.items);
+        }
+        // Computed without the cache's lock: other queries go on meanwhile.
+        drop(cache);
+        let items = Arc::new(select(&state));
+        drop(state);
+        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_SELECTIONS {
+            cache.clear();
+        }
+        cache.insert(
+            key,
+            Selection {
+                generation,
+                made: Instant::now(),
+                items: Arc::clone(&items),
+            },
+        );
+        items
     }
 
     fn state_of(&self, tenant: usize) -> &RwLock<TenantState> {
@@ -234,6 +304,7 @@ impl Emulator {
         tenants.extend(children);
         let shared = Shared {
             cids: tenants.iter().map(|t| t.cid.clone()).collect(),
+            generations: tenants.iter().map(|_| AtomicU64::new(0)).collect(),
             states: tenants
                 .into_iter()
                 .map(|t| RwLock::new(TenantState::new(t)))
@@ -243,6 +314,7 @@ impl Emulator {
             cid_pool: Pool::per_minute(config.rate_limit_per_minute),
             ip_pool: Pool::new(UNAUTHENTICATED_BURST, UNAUTHENTICATED_PER_SECOND),
             requests: AtomicU64::new(0),
+            selections: Mutex::new(HashMap::new()),
             config: RwLock::new(config),
         };
         Self {
