@@ -82,6 +82,13 @@ const ADMIN: &[&str] = &[
     "cswindiag",
 ];
 
+/// The verbs Falcon only takes with a subcommand, and their subcommands.
+const SUBCOMMANDS: &[(&str, &[&str])] = &[
+    ("eventlog", &["backup", "export", "list", "view"]),
+    ("reg", &["delete", "load", "query", "set", "unload"]),
+    ("update", &["history", "install", "list", "query"]),
+];
+
 /// The longest command line the host sends (Falcon's own limit is not
 /// documented; a `runscript -Raw=` of a real script fits easily).
 const MAX_COMMAND_BYTES: usize = 64 * 1024;
@@ -151,6 +158,18 @@ fn check_level(level: Level, command: &str) -> Result<(), String> {
     let base = Command::new(Tier::ReadOnly, "", command).base_command();
     if base.is_empty() {
         return Err("the command line is empty; send a command such as `ls` or `ps`".into());
+    }
+    let mut words = base.split(' ');
+    if let (Some(verb), second) = (words.next(), words.next())
+        && let Some((_, subcommands)) = SUBCOMMANDS.iter().find(|(v, _)| *v == verb)
+        && second.is_none_or(|s| !subcommands.contains(&s))
+    {
+        return Err(format!(
+            "`{base}` is not a command Falcon runs: `{verb}` needs one of its subcommands, {} \
+             (for example `{verb} {} ...`)",
+            subcommands.join(", "),
+            subcommands[subcommands.len() - 1]
+        ));
     }
     let Some(needed) = required_level(&base) else {
         return Err(format!(
@@ -603,6 +622,11 @@ mod tests {
             assert_eq!(required_level(&base), Some(level), "{command}");
         }
         assert_eq!(required_level("reg"), None);
+        for bare in ["eventlog", "update", "reg", "eventlog tail", "update now"] {
+            let err = check_level(Level::Admin, bare).unwrap_err();
+            assert!(err.contains("needs one of its subcommands"), "{bare}: {err}");
+        }
+        check_level(Level::ReadOnly, "eventlog list").unwrap();
         assert_eq!(required_level("format"), None);
     }
 
