@@ -82,11 +82,12 @@ const ADMIN: &[&str] = &[
     "cswindiag",
 ];
 
-/// The verbs Falcon only takes with a subcommand, and their subcommands.
+/// The verbs Falcon only takes with a subcommand, and their subcommands
+/// (the last one is the example an error shows).
 const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("eventlog", &["backup", "export", "list", "view"]),
-    ("reg", &["delete", "load", "query", "set", "unload"]),
-    ("update", &["history", "install", "list", "query"]),
+    ("reg", &["delete", "load", "set", "unload", "query"]),
+    ("update", &["history", "install", "query", "list"]),
 ];
 
 /// The longest command line the host sends (Falcon's own limit is not
