@@ -18,6 +18,7 @@
 //! token_env = "JIRA_API_TOKEN"
 //! project = "SEC"
 //! issue_type = "Task"                  # the default
+//! set_priority = false                 # when priority is not on the create screen
 //!
 //! [notify.snow]
 //! kind = "servicenow"
@@ -121,6 +122,10 @@ pub(crate) struct DestinationConfig {
     pub(crate) project: Option<String>,
     /// `issue_type = "Task"`: the Jira issue type of new tickets.
     pub(crate) issue_type: Option<String>,
+    /// `set_priority = false`: leave Jira's priority to the project's
+    /// default; Jira refuses a ticket that sets a field missing from the
+    /// project's create screen.
+    pub(crate) set_priority: Option<bool>,
     /// `server = "smtp.example.com"`: the SMTP server.
     pub(crate) server: Option<String>,
     /// `port = 587`: the SMTP port (587 for STARTTLS, 465 implicit, 25 none).
@@ -317,7 +322,7 @@ pub(crate) fn check(name: &str, config: &DestinationConfig) -> Result<Checked, S
         ));
     };
     let c = config;
-    let set: [(&str, bool); 23] = [
+    let set: [(&str, bool); 24] = [
         ("url", c.url.is_some()),
         ("url_env", c.url_env.is_some()),
         ("url_file", c.url_file.is_some()),
@@ -328,6 +333,7 @@ pub(crate) fn check(name: &str, config: &DestinationConfig) -> Result<Checked, S
         ("token_file", c.token_file.is_some()),
         ("project", c.project.is_some()),
         ("issue_type", c.issue_type.is_some()),
+        ("set_priority", c.set_priority.is_some()),
         ("server", c.server.is_some()),
         ("port", c.port.is_some()),
         ("tls", c.tls.is_some()),
@@ -356,6 +362,7 @@ pub(crate) fn check(name: &str, config: &DestinationConfig) -> Result<Checked, S
             "token_file",
             "project",
             "issue_type",
+            "set_priority",
         ],
         Kind::Servicenow => &[
             "url",

@@ -83,20 +83,26 @@ pub(super) fn render(ticket: &Ticket, checked: &Checked) -> Result<Rendered, Plu
     };
     let project = checked.config.project.as_deref().unwrap_or_default();
     let issue_type = checked.config.issue_type.as_deref().unwrap_or("Task");
-    let body = json!({
-        "fields": {
-            "project": { "key": project },
-            "issuetype": { "name": issue_type },
-            "summary": ticket.summary,
-            "description": description,
-            "labels": ticket.labels,
-            "priority": { "name": priority_name(ticket.priority) },
-        }
+    let mut fields = json!({
+        "project": { "key": project },
+        "issuetype": { "name": issue_type },
+        "summary": ticket.summary,
+        "description": description,
+        "labels": ticket.labels,
     });
+    let set_priority = checked.config.set_priority != Some(false);
+    if set_priority {
+        fields["priority"] = json!({ "name": priority_name(ticket.priority) });
+    }
+    let body = json!({ "fields": fields });
     let summary = format!(
         "Jira {issue_type} in {project}: {} (priority {}{})",
         quote(&ticket.summary, 80),
-        priority_name(ticket.priority),
+        if set_priority {
+            priority_name(ticket.priority)
+        } else {
+            "left to the project"
+        },
         if ticket.labels.is_empty() {
             String::new()
         } else {
@@ -169,6 +175,40 @@ mod tests {
         assert_eq!(adf["content"][0]["content"][1]["type"], "hardBreak");
         assert_eq!(adf["content"][0]["content"][2]["text"], "second");
         assert_eq!(adf["content"][1]["content"][0]["text"], "next paragraph");
+    }
+
+    fn body_for(settings: &str) -> (Value, String) {
+        let text = format!(
+            "kind = \"jira\"\nurl = \"https://x.atlassian.net\"\nemail = \"bot@example.com\"\n\
+             token_env = \"T\"\nproject = \"SEC\"\n{settings}"
+        );
+        let checked = super::super::config::check("jira", &toml::from_str(&text).unwrap()).unwrap();
+        let ticket = Ticket {
+            summary: "Sensor missing on web-01".into(),
+            description: "Install the sensor.".into(),
+            description_adf: None,
+            priority: Priority::High,
+            labels: vec!["falcon".into()],
+        };
+        let rendered = render(&ticket, &checked).unwrap();
+        let super::super::Body::Json(bytes) = &rendered.body else {
+            panic!("a JSON body")
+        };
+        (serde_json::from_slice(bytes).unwrap(), rendered.summary)
+    }
+
+    #[test]
+    fn priority_is_set_unless_the_destination_leaves_it_to_the_project() {
+        let (body, summary) = body_for("");
+        assert_eq!(body["fields"]["priority"]["name"], "High");
+        assert_eq!(body["fields"]["project"]["key"], "SEC");
+        assert_eq!(body["fields"]["issuetype"]["name"], "Task");
+        assert!(summary.contains("priority High"), "{summary}");
+
+        let (body, summary) = body_for("set_priority = false\nissue_type = \"Bug\"");
+        assert!(body["fields"].get("priority").is_none(), "{body}");
+        assert_eq!(body["fields"]["issuetype"]["name"], "Bug");
+        assert!(summary.contains("priority left to the project"), "{summary}");
     }
 
     #[test]
