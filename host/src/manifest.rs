@@ -39,17 +39,31 @@ impl PluginFile {
     ///
     /// The file cannot be read or has no usable manifest (a usage error).
     pub(crate) fn read(path: &std::path::Path) -> Result<Self, crate::Failure> {
+        Self::read_or_digest(path).map_err(|(failure, _)| failure)
+    }
+
+    /// Like [`PluginFile::read`], but a file that was read and has no usable
+    /// manifest still yields its digest beside the error, so that the refusal
+    /// can be recorded.
+    pub(crate) fn read_or_digest(
+        path: &std::path::Path,
+    ) -> Result<Self, (crate::Failure, Option<String>)> {
         let shown = path.display();
         let usage = |m: String| crate::Failure::new(crate::Exit::Usage, m);
         let bytes = std::fs::read(path)
-            .map_err(|e| usage(format!("failed to read the plugin `{shown}`: {e}")))?;
-        let manifest = Manifest::from_component(&bytes)
-            .map_err(|e| usage(format!("cannot use the plugin `{shown}`: {e}")))?;
-        Ok(Self {
-            digest: sha256_hex(&bytes),
-            bytes,
-            manifest,
-        })
+            .map_err(|e| (usage(format!("failed to read the plugin `{shown}`: {e}")), None))?;
+        let digest = sha256_hex(&bytes);
+        match Manifest::from_component(&bytes) {
+            Ok(manifest) => Ok(Self {
+                digest,
+                bytes,
+                manifest,
+            }),
+            Err(e) => Err((
+                usage(format!("cannot use the plugin `{shown}`: {e}")),
+                Some(digest),
+            )),
+        }
     }
 }
 

@@ -22,7 +22,10 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
         bytes,
         digest,
         manifest,
-    } = PluginFile::read(&args.plugin)?;
+    } = match PluginFile::read_or_digest(&args.plugin) {
+        Ok(file) => file,
+        Err((failure, digest)) => return Err(refuse_unusable(&args, digest, failure, quiet)),
+    };
 
     // 2. The operator's input: a typo fails here, before anything is recorded.
     let input = crate::input::build(
@@ -46,7 +49,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
     }
 
     // 3. The audit trail: every run is recorded, refused ones included.
-    let audit = open_audit(&args, &manifest, &digest, quiet)?;
+    let audit = open_audit(&args, &manifest.name, &digest, quiet)?;
 
     // 4. Resolve the grant before anything else can fail late.
     let file = load_grants(args.grants_file.as_deref())?;
@@ -234,7 +237,7 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
 /// host does not act unaudited.
 fn open_audit(
     args: &RunArgs,
-    manifest: &Manifest,
+    plugin: &str,
     digest: &str,
     quiet: bool,
 ) -> Result<Option<RunAudit>, Failure> {
@@ -256,7 +259,32 @@ fn open_audit(
             format!("{e:#}\nchoose another log with --audit-log PATH"),
         )
     })?;
-    Ok(Some(RunAudit::new(log, &manifest.name, digest)))
+    Ok(Some(RunAudit::new(log, plugin, digest)))
+}
+
+/// The name recorded for a component whose manifest could not be read.
+const UNNAMED: &str = "(no usable manifest)";
+
+/// Records a component that was read but has no usable manifest as a refused
+/// run (under its digest, since it has no name), then returns the failure.
+fn refuse_unusable(
+    args: &RunArgs,
+    digest: Option<String>,
+    failure: Failure,
+    quiet: bool,
+) -> Failure {
+    let Some(digest) = digest else {
+        return failure;
+    };
+    let audit = match open_audit(args, UNNAMED, &digest, quiet) {
+        Ok(audit) => audit,
+        Err(audit_failure) => return audit_failure,
+    };
+    let fields = serde_json::json!({ "reason": failure.message });
+    match record(&audit, "run-refused", fields) {
+        Ok(()) => failure,
+        Err(audit_failure) => audit_failure,
+    }
 }
 
 /// The plugin may write anywhere in `--output-dir`: an audit log (or its

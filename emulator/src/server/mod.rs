@@ -217,7 +217,7 @@ impl Shared {
         let state = self.read();
         let generation = self.generation_of(tenant).load(Ordering::Relaxed);
         let key = (tenant, key);
-        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        let cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(kept) = cache.get(&key)
             && kept.generation == generation
             && kept.made.elapsed() < SELECTION_LIFETIME

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use e2e::{HostRun, hostile_plugin, run_host};
 use falcon_emulator::{ApiClient, Emulator, EmulatorConfig, Tenant, TenantSpec};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 /// One HTTP request the emulator received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1468,9 +1469,9 @@ fn output_ungranted_has_no_directory_to_write() {
 // ---------------------------------------------------------------------------
 // The manifest, the grant and the world.
 
-/// A plugin the host refuses to read: exit 2 with `message`, and since no
-/// run started (the plugin has no usable name), no audit line and no
-/// request at all.
+/// A plugin the host refuses to read: exit 2 with `message`, one audit line
+/// recording the refusal under the component's digest (it has no usable
+/// name), and no request at all.
 #[track_caller]
 fn unreadable(plugin: &str, message: &str) {
     let lab = Lab::new(plugin);
@@ -1484,8 +1485,25 @@ fn unreadable(plugin: &str, message: &str) {
             path.display()
         ),
     );
-    assert_eq!(out.audit, Vec::<Value>::new());
+    refused_unread(&out.audit, &path, message);
     assert_eq!(out.all, [], "{plugin}: the host contacted the tenant");
+}
+
+/// The one audit line of a component whose manifest was unusable.
+#[track_caller]
+fn refused_unread(audit: &[Value], path: &std::path::Path, message: &str) {
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    let line = &audit[0];
+    assert_eq!(line["event"], "run-refused");
+    assert_eq!(line["plugin"], "(no usable manifest)");
+    let bytes = std::fs::read(path).unwrap();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(line["digest"], digest);
+    let reason = line["reason"].as_str().unwrap();
+    assert!(reason.contains(message), "{reason}");
 }
 
 #[test]
@@ -1506,7 +1524,11 @@ fn manifest_malformed_is_refused() {
     out.stderr_has(
         "the `falcon-plugin-manifest` section is malformed: unknown scope `falcon:admin`",
     );
-    assert_eq!(out.audit, Vec::<Value>::new());
+    refused_unread(
+        &out.audit,
+        &hostile_plugin("manifest-malformed"),
+        "unknown scope `falcon:admin`",
+    );
     assert_eq!(out.all, []);
 }
 
