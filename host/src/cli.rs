@@ -23,7 +23,8 @@ pub(crate) struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
 
-    /// Print only the plugin's report and errors: no summary, no plugin log lines.
+    /// Print only results and errors: no progress, no notes (for `run`: only the
+    /// plugin's report and errors, no summary, no plugin log lines).
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
 
@@ -69,7 +70,10 @@ pub(crate) enum Command {
     Grant {
         /// The plugin component (`.wasm`).
         plugin: PathBuf,
-        /// Grant only these of the requested scopes (repeatable); all requested by default.
+        /// Grant only these of the requested scopes (repeatable). Falcon scopes and
+        /// notification destinations are chosen apart: naming only destinations
+        /// (`notify:NAME`) keeps every requested Falcon scope. By default every requested
+        /// scope, and no destination of a plugin that requests `notify:*`.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
         /// The grants file; see `host run --help`.
@@ -224,7 +228,8 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) demo: bool,
 
-    /// Grant the plugin a scope, for example `users:read`. Repeat for each scope.
+    /// Grant the plugin a scope, for example `users:read`. Repeat for each scope, or give
+    /// several separated by commas (`users:read,roles:read`).
     #[arg(long = "grant", value_name = "SCOPE")]
     pub(crate) grants: Vec<String>,
 

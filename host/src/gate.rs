@@ -227,6 +227,19 @@ impl Operation {
             })
     }
 
+    /// Parses an approval (`--approve` or a grants file's `approve`): a
+    /// destructive operation's name.
+    pub(crate) fn parse_approval(name: &str) -> Result<Self, String> {
+        let op = Self::parse(name)?;
+        if op.tier() != Tier::Destructive {
+            return Err(format!(
+                "`{}` is not destructive and needs no approval",
+                op.name()
+            ));
+        }
+        Ok(op)
+    }
+
     /// The scope the operation needs.
     pub(crate) fn scope(self) -> Scope {
         let name = self.typed_scope();

@@ -19,41 +19,52 @@ fn file_or_fail(flag: Option<&Path>) -> Result<GrantsFile, Failure> {
     })
 }
 
-/// Grants the plugin its requested scopes (or the named subset of them).
+/// Grants the plugin its requested scopes, or the named subset of them.
+/// Falcon scopes and notification destinations are chosen apart: naming
+/// only destinations keeps every requested Falcon scope, and the
+/// destinations of `notify:*` are granted only by name.
 pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Result<Exit, Failure> {
     let PluginFile {
         manifest, digest, ..
     } = PluginFile::read(plugin)?;
 
-    let scopes: BTreeSet<Scope> = if only.is_empty() {
-        // `notify:*` is granted destination by destination (`--scope`).
-        manifest
-            .scopes
+    let mut named = BTreeSet::new();
+    for name in only
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.trim().is_empty())
+    {
+        let scope = Scope::parse_grant(name).map_err(|e| Failure::new(Exit::Usage, e))?;
+        if !manifest.scopes.iter().any(|r| r.covers(scope)) {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "plugin `{}` does not request `{scope}`; a grant it cannot use is not written",
+                    manifest.name
+                ),
+            ));
+        }
+        named.insert(scope);
+    }
+    let is_notify = |s: &Scope| s.destination().is_some();
+    let pick = |notify: bool| -> BTreeSet<Scope> {
+        let chosen: BTreeSet<Scope> = named
             .iter()
             .copied()
-            .filter(|s| !s.is_any_destination())
-            .collect()
-    } else {
-        let mut chosen = BTreeSet::new();
-        for name in only
-            .iter()
-            .flat_map(|s| s.split(','))
-            .filter(|s| !s.trim().is_empty())
-        {
-            let scope = Scope::parse_grant(name).map_err(|e| Failure::new(Exit::Usage, e))?;
-            if !manifest.scopes.iter().any(|r| r.covers(scope)) {
-                return Err(Failure::new(
-                    Exit::Usage,
-                    format!(
-                        "plugin `{}` does not request `{scope}`; a grant it cannot use is not written",
-                        manifest.name
-                    ),
-                ));
-            }
-            chosen.insert(scope);
+            .filter(|s| is_notify(s) == notify)
+            .collect();
+        if chosen.is_empty() {
+            manifest
+                .scopes
+                .iter()
+                .copied()
+                .filter(|s| is_notify(s) == notify && !s.is_any_destination())
+                .collect()
+        } else {
+            chosen
         }
-        chosen
     };
+    let scopes: BTreeSet<Scope> = pick(false).into_iter().chain(pick(true)).collect();
 
     let mut file = file_or_fail(flag)?;
     let diff = file.set(&manifest, &digest, &scopes);
@@ -67,15 +78,12 @@ pub(crate) fn grant(plugin: &Path, only: &[String], flag: Option<&Path>) -> Resu
     }
     file.save().map_err(|e| Failure::new(Exit::Usage, e))?;
     say!("written to `{}`", file.path.display());
-    if only.is_empty() && manifest.scopes.iter().any(|s| s.is_any_destination()) {
-        // `--scope` replaces the grant: the command lists every scope.
-        let flags: Vec<String> = scopes.iter().map(|s| format!("--scope {s}")).collect();
+    if !scopes.iter().any(is_notify) && manifest.scopes.iter().any(|s| s.is_any_destination()) {
         say!(
             "note: `{}` sends notifications to the destinations you grant by name: \
-             host grant {} {} --scope notify:NAME",
+             host grant {} --scope notify:NAME (repeat for each)",
             manifest.name,
             plugin.display(),
-            flags.join(" ")
         );
     }
     Ok(Exit::Ok)
@@ -104,6 +112,12 @@ pub(crate) fn revoke(name: &str, flag: Option<&Path>) -> Result<Exit, Failure> {
     for scope in &old.scopes {
         say!("  - {scope}");
     }
+    for approval in &old.approve {
+        say!("  - approval of {approval}");
+    }
+    for limit in old.limits.describe() {
+        say!("  - limit {limit}");
+    }
     say!("written to `{}`", file.path.display());
     Ok(Exit::Ok)
 }
@@ -120,6 +134,7 @@ pub(crate) fn list(flag: Option<&Path>, as_json: bool) -> Result<Exit, Failure> 
                     "sha256": grant.sha256,
                     "scopes": grant.scopes,
                     "approve": grant.approve,
+                    "limits": grant.limits,
                 });
                 (name.clone(), value)
             })
@@ -140,6 +155,14 @@ pub(crate) fn list(flag: Option<&Path>, as_json: bool) -> Result<Exit, Failure> 
             short(&grant.sha256),
             grant.scopes.join(", ")
         );
+        // Standing approvals and limits change what a run may do: shown, not
+        // only kept in the file.
+        if !grant.approve.is_empty() {
+            say!("{:<39} approves: {}", "", grant.approve.join(", "));
+        }
+        if !grant.limits.is_empty() {
+            say!("{:<39} limits: {}", "", grant.limits.describe().join(", "));
+        }
     }
     Ok(Exit::Ok)
 }

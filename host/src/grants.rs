@@ -70,8 +70,23 @@ pub(crate) struct LimitOverrides {
 }
 
 impl LimitOverrides {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// The overrides as the file writes them: `timeout = 20m`, ...
+    pub(crate) fn describe(&self) -> Vec<String> {
+        let max_calls = self.max_calls.map(|n| n.to_string());
+        [
+            ("timeout", self.timeout.as_ref()),
+            ("call_timeout", self.call_timeout.as_ref()),
+            ("max_memory", self.max_memory.as_ref()),
+            ("max_output", self.max_output.as_ref()),
+            ("max_calls", max_calls.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.map(|v| format!("{key} = {v}")))
+        .collect()
     }
 
     /// Applies these overrides to `limits`.
@@ -177,6 +192,15 @@ impl GrantsFile {
                     format!("the grants file `{}`: `[{name}]`: {e}", path.display())
                 })?;
             }
+            // A mistyped approval would silently approve nothing.
+            for approval in &grant.approve {
+                Operation::parse_approval(approval).map_err(|e| {
+                    format!(
+                        "the grants file `{}`: `[{name}]` approve: {e}",
+                        path.display()
+                    )
+                })?;
+            }
         }
         Ok(Self {
             path: path.to_owned(),
@@ -195,7 +219,7 @@ impl GrantsFile {
             let approve = grant
                 .approve
                 .iter()
-                .filter_map(|o| Operation::parse(o).ok())
+                .filter_map(|o| Operation::parse_approval(o).ok())
                 .collect();
             FileGrant::Pinned {
                 scopes,

@@ -29,14 +29,22 @@ pub(crate) fn inspect(
     let found = grants
         .as_ref()
         .map_or(FileGrant::None, |f| f.lookup(&manifest.name, &digest));
-    let granted = match &found {
-        FileGrant::Pinned { scopes, .. } => scopes.clone(),
+    let (granted, approved) = match &found {
+        FileGrant::Pinned {
+            scopes, approve, ..
+        } => (scopes.clone(), approve.clone()),
         _ => Default::default(),
     };
     // Destructive operations the plugin could reach with its requested scopes.
-    let destructive: Vec<String> = Operation::ALL
+    let reachable: Vec<Operation> = Operation::ALL
         .iter()
+        .copied()
         .filter(|op| op.tier() == Tier::Destructive && manifest.scopes.contains(&op.scope()))
+        .collect();
+    let destructive: Vec<String> = reachable.iter().map(|op| op.name().into_owned()).collect();
+    let standing: Vec<String> = reachable
+        .iter()
+        .filter(|op| approved.contains(op))
         .map(|op| op.name().into_owned())
         .collect();
     let grant_state = match &found {
@@ -92,6 +100,7 @@ pub(crate) fn inspect(
             "contract": imports,
             "scopes": scopes,
             "destructive_operations": destructive,
+            "approved_in_grants_file": standing,
             "grant": grant_state,
         });
         say!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -124,7 +133,7 @@ pub(crate) fn inspect(
                 .map(|g| g.name())
                 .collect();
             if named.is_empty() {
-                "no destination granted (grant each with --scope notify:NAME)".to_owned()
+                "no destination granted (grant each: `host grant PLUGIN --scope notify:NAME`, or `host run --grant notify:NAME`)".to_owned()
             } else {
                 format!("granted: {}", named.join(", "))
             }
@@ -141,9 +150,24 @@ pub(crate) fn inspect(
         );
     }
     if !destructive.is_empty() {
+        let shown: Vec<String> = destructive
+            .iter()
+            .map(|op| {
+                if standing.contains(op) {
+                    format!("{op} (approved in the grants file)")
+                } else {
+                    op.clone()
+                }
+            })
+            .collect();
         say!(
-            "destructive  {} (each needs --approve or an `approve` entry)",
-            destructive.join(", ")
+            "destructive  {}{}",
+            shown.join(", "),
+            if standing.len() < destructive.len() {
+                " (each needs --approve or an `approve` entry)"
+            } else {
+                ""
+            }
         );
     }
     Ok(Exit::Ok)

@@ -50,8 +50,12 @@ impl PluginFile {
     ) -> Result<Self, (crate::Failure, Option<String>)> {
         let shown = path.display();
         let usage = |m: String| crate::Failure::new(crate::Exit::Usage, m);
-        let bytes = std::fs::read(path)
-            .map_err(|e| (usage(format!("failed to read the plugin `{shown}`: {e}")), None))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            (
+                usage(format!("failed to read the plugin `{shown}`: {e}")),
+                None,
+            )
+        })?;
         let digest = sha256_hex(&bytes);
         match Manifest::from_component(&bytes) {
             Ok(manifest) => Ok(Self {

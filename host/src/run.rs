@@ -7,7 +7,7 @@ use std::io::Write as _;
 use crate::audit::{AuditLog, RunAudit};
 use crate::cache::{ComponentCache, Origin};
 use crate::cli::RunArgs;
-use crate::gate::{Gate, Operation, Tier};
+use crate::gate::{Gate, Operation};
 use crate::grants::{FileGrant, GrantsFile, short};
 use crate::manifest::{Manifest, PluginFile};
 use crate::sandbox::{Limits, RunSetup, Sandbox, Stop};
@@ -385,18 +385,8 @@ fn parse_approvals(flags: &[String]) -> Result<BTreeSet<Operation>, Failure> {
         .flat_map(|f| f.split(','))
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            let op = Operation::parse(s)
-                .map_err(|e| Failure::new(Exit::Usage, format!("--approve: {e}")))?;
-            if op.tier() != Tier::Destructive {
-                return Err(Failure::new(
-                    Exit::Usage,
-                    format!(
-                        "--approve: `{}` is not destructive and needs no approval",
-                        op.name()
-                    ),
-                ));
-            }
-            Ok(op)
+            Operation::parse_approval(s)
+                .map_err(|e| Failure::new(Exit::Usage, format!("--approve: {e}")))
         })
         .collect()
 }

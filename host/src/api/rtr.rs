@@ -625,7 +625,10 @@ mod tests {
         assert_eq!(required_level("reg"), None);
         for bare in ["eventlog", "update", "reg", "eventlog tail", "update now"] {
             let err = check_level(Level::Admin, bare).unwrap_err();
-            assert!(err.contains("needs one of its subcommands"), "{bare}: {err}");
+            assert!(
+                err.contains("needs one of its subcommands"),
+                "{bare}: {err}"
+            );
         }
         check_level(Level::ReadOnly, "eventlog list").unwrap();
         assert_eq!(required_level("format"), None);

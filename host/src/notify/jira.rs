@@ -208,7 +208,10 @@ mod tests {
         let (body, summary) = body_for("set_priority = false\nissue_type = \"Bug\"");
         assert!(body["fields"].get("priority").is_none(), "{body}");
         assert_eq!(body["fields"]["issuetype"]["name"], "Bug");
-        assert!(summary.contains("priority left to the project"), "{summary}");
+        assert!(
+            summary.contains("priority left to the project"),
+            "{summary}"
+        );
     }
 
     #[test]

@@ -751,6 +751,127 @@ fn the_second_run_of_a_plugin_loads_it_without_compiling() {
 }
 
 #[test]
+fn destinations_add_to_a_grant_and_standing_approvals_are_checked_and_shown() {
+    let dir = scratch("grants-approvals");
+    let grants = dir.join("grants.toml");
+    let grants_arg = grants.to_str().unwrap();
+    let plugin = shipped_plugin("offboarding");
+    let plugin_arg = plugin.to_str().unwrap();
+
+    // Naming only a destination keeps every requested Falcon scope.
+    let granted = run_host(
+        &[
+            "grant",
+            plugin_arg,
+            "--scope",
+            "notify:secops",
+            "--grants",
+            grants_arg,
+        ],
+        &[],
+    );
+    assert_eq!(granted.code, 0, "{}", granted.stderr);
+    for scope in [
+        "hosts:read",
+        "hosts:write",
+        "host-groups:read",
+        "host-groups:write",
+    ] {
+        assert_has(&granted.stdout, format!("  + {scope}"));
+    }
+    assert_has(&granted.stdout, "  + notify:secops");
+    assert!(!granted.stdout.contains("  - "), "{}", granted.stdout);
+    // Naming a Falcon scope narrows to it; the destination stays named.
+    let narrowed = run_host(
+        &[
+            "grant",
+            plugin_arg,
+            "--scope",
+            "hosts:read",
+            "--scope",
+            "notify:secops",
+            "--grants",
+            grants_arg,
+        ],
+        &[],
+    );
+    assert_eq!(narrowed.code, 0, "{}", narrowed.stderr);
+    assert_has(&narrowed.stdout, "  - hosts:write");
+    assert!(
+        !narrowed.stdout.contains("- notify:secops"),
+        "{}",
+        narrowed.stdout
+    );
+
+    // A mistyped standing approval is refused wherever the file is read.
+    let text = std::fs::read_to_string(&grants).unwrap();
+    std::fs::write(
+        &grants,
+        text.replace("scopes =", "approve = [\"hosts.contian\"]\nscopes ="),
+    )
+    .unwrap();
+    for args in [
+        vec!["grants", "--grants", grants_arg],
+        vec![
+            "run",
+            plugin_arg,
+            "--demo",
+            "--dry-run",
+            "--grants",
+            grants_arg,
+        ],
+        vec!["inspect", plugin_arg, "--grants", grants_arg],
+    ] {
+        let refused = run_host(&args, &[]);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.stderr);
+        assert_has(
+            &refused.stderr,
+            "`[offboarding]` approve: unknown operation `hosts.contian`",
+        );
+        assert_has(&refused.stderr, "hosts.contain");
+    }
+    let text = std::fs::read_to_string(&grants).unwrap();
+    std::fs::write(&grants, text.replace("hosts.contian", "users.list-users")).unwrap();
+    let listed = run_host(&["grants", "--grants", grants_arg], &[]);
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    assert_has(&listed.stderr, "is not destructive and needs no approval");
+
+    // A good one is listed, shown by inspect and named by revoke.
+    let text = std::fs::read_to_string(&grants).unwrap();
+    std::fs::write(
+        &grants,
+        text.replace("users.list-users", "hosts.contain")
+            + "\n[offboarding.limits]\ntimeout = \"20m\"\n",
+    )
+    .unwrap();
+    let listed = run_host(&["grants", "--grants", grants_arg], &[]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_has(&listed.stdout, "approves: hosts.contain");
+    assert_has(&listed.stdout, "limits: timeout = 20m");
+    let json = run_host(&["grants", "--grants", grants_arg, "--json"], &[]);
+    let json: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        json["plugins"]["offboarding"]["approve"],
+        serde_json::json!(["hosts.contain"])
+    );
+    assert_eq!(json["plugins"]["offboarding"]["limits"]["timeout"], "20m");
+    let inspect = run_host(&["inspect", plugin_arg, "--grants", grants_arg], &[]);
+    assert_has(
+        &inspect.stdout,
+        "hosts.contain (approved in the grants file)",
+    );
+    assert!(
+        !inspect.stdout.contains("each needs --approve"),
+        "{}",
+        inspect.stdout
+    );
+    let revoked = run_host(&["revoke", "offboarding", "--grants", grants_arg], &[]);
+    assert_eq!(revoked.code, 0, "{}", revoked.stderr);
+    assert_has(&revoked.stdout, "  - approval of hosts.contain");
+    assert_has(&revoked.stdout, "  - limit timeout = 20m");
+}
+
+#[test]
 fn a_grants_file_pins_scopes_to_the_exact_component() {
     let tenancy = with_users(3);
     let dir = scratch("grants");
