@@ -989,7 +989,12 @@ async fn users_can_be_created_granted_renamed_revoked_and_deleted() {
     // Queried before and after each change: a query's results are reused
     // between pages, never across a change.
     let filter = r"last_name:'O\'Connor'";
-    assert!(h.user_ids(&token, &[("filter", filter)]).await.strings().is_empty());
+    assert!(
+        h.user_ids(&token, &[("filter", filter)])
+            .await
+            .strings()
+            .is_empty()
+    );
     let answer = h.post(&token, path, &body).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let uuid = answer.body["resources"][0]["uuid"]
@@ -1062,7 +1067,12 @@ async fn users_can_be_created_granted_renamed_revoked_and_deleted() {
         StatusCode::NOT_FOUND
     );
     assert!(h.running.tenant().user(&uuid).is_none());
-    assert!(h.user_ids(&token, &[("filter", filter)]).await.strings().is_empty());
+    assert!(
+        h.user_ids(&token, &[("filter", filter)])
+            .await
+            .strings()
+            .is_empty()
+    );
 }
 
 // ---- gateway ------------------------------------------------------------------------

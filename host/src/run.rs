@@ -169,6 +169,15 @@ pub(crate) async fn run(args: RunArgs, quiet: bool) -> Result<Exit, Failure> {
             write_report(report);
             Exit::Ok
         }
+        Err(Stop::ReportedFailure { report, reason }) => {
+            write_report(report);
+            eprintln!(
+                "error: plugin `{}` reported a failure: {}",
+                manifest.name,
+                plugin_text(reason)
+            );
+            Exit::PluginFailed
+        }
         Err(Stop::PluginFailed(message)) => {
             eprintln!(
                 "error: plugin `{}` failed: {}",
@@ -357,6 +366,7 @@ fn outcome_name(result: &Result<String, Stop>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(Stop::PluginFailed(_)) => "plugin-failed",
+        Err(Stop::ReportedFailure { .. }) => "reported-failure",
         Err(Stop::Limit(_)) => "limit",
         Err(Stop::Crashed(_)) => "crashed",
         Err(Stop::Incompatible(_)) => "incompatible",

@@ -120,6 +120,9 @@ pub(crate) struct RunState {
     pub(crate) open_streams: usize,
     /// The notification destinations of the run (secrets of granted ones).
     pub(crate) notify: Arc<crate::notify::Notifier>,
+    /// Set by `runtime.report-failure`: the run's report is printed and the
+    /// run still fails with this reason.
+    pub(crate) reported_failure: Option<String>,
 }
 
 impl std::fmt::Debug for RunState {
@@ -248,6 +251,7 @@ impl Sandbox {
             progress: setup.progress,
             open_streams: 0,
             notify: setup.notify,
+            reported_failure: None,
         };
 
         let mut store = Store::new(&self.engine, state);
@@ -268,8 +272,12 @@ impl Sandbox {
         let elapsed = started.elapsed();
         let gate = std::mem::replace(&mut store.data_mut().gate, Gate::new(Default::default(), 0));
 
+        let reported_failure = store.data_mut().reported_failure.take();
         let stop = match result {
-            Ok(Ok(report)) => Ok(report),
+            Ok(Ok(report)) => match reported_failure {
+                None => Ok(report),
+                Some(reason) => Err(Stop::ReportedFailure { report, reason }),
+            },
             Ok(Err(message)) => Err(Stop::PluginFailed(message)),
             Err(err) => Err(classify(
                 err,
@@ -343,6 +351,8 @@ enum CallError {
 pub(crate) enum Stop {
     /// The plugin returned an error message.
     PluginFailed(String),
+    /// The plugin returned its report but said the run failed.
+    ReportedFailure { report: String, reason: String },
     /// The plugin broke a limit; the message names the limit and its value.
     Limit(String),
     /// The plugin trapped (a panic, for example).

@@ -247,3 +247,17 @@ pub fn log_info(message: &str) {
 pub fn log_warn(message: &str) {
     runtime::log(runtime::Level::Warn, message);
 }
+
+/// Marks the run as failed without giving up its report: the host prints
+/// the report `run` returns, then `reason`, and exits 1. For workflows whose
+/// report matters most when some of their actions failed.
+///
+/// ```no_run
+/// let refused = 2;
+/// if refused > 0 {
+///     falcon_sdk::report_failure(&format!("{refused} containment(s) were refused"));
+/// }
+/// ```
+pub fn report_failure(reason: &str) {
+    runtime::report_failure(reason);
+}

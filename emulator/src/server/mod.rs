@@ -200,9 +200,7 @@ impl Shared {
     }
 
     fn generation_of(&self, tenant: usize) -> &AtomicU64 {
-        self.generations
-            .get(tenant)
-            .unwrap_or(&self.generations[0])
+        self.generations.get(tenant).unwrap_or(&self.generations[0])
     }
 
     /// The results of the query `key` on the current CID: `select` runs when

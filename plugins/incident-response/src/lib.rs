@@ -71,6 +71,13 @@ impl Plugin for IncidentResponse {
         response.open_ticket(&options);
         response.alert_chat(&options);
         response.mark_alerts(&options);
+        let undone = response.undone();
+        if !undone.is_empty() {
+            falcon_sdk::report_failure(&format!(
+                "{} did not happen (see the report)",
+                undone.join(", ")
+            ));
+        }
         Ok(response.render(options.format))
     }
 }
@@ -404,6 +411,21 @@ struct Response {
 }
 
 impl Response {
+    /// The steps that failed or were refused: the run fails with them, so
+    /// that whoever scheduled it notices.
+    fn undone(&self) -> Vec<&'static str> {
+        [
+            ("the containment", &self.containment),
+            ("the ticket", &self.ticket),
+            ("the chat alert", &self.chat),
+            ("the alert update", &self.alert_update),
+        ]
+        .into_iter()
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Failed(_) | Outcome::NotApproved(_)))
+        .map(|(step, _)| step)
+        .collect()
+    }
+
     fn new(options: &Options, alerts: Vec<Alert>) -> Result<Self, String> {
         let selection = if options.alert_ids.is_empty() {
             format!(

@@ -84,6 +84,23 @@ impl Plugin for Offboarding {
             report.hosts.len(),
             options.describe()
         ));
+        // The report stands, but a run that left work undone must fail for
+        // whoever scheduled it.
+        let mut undone = Vec::new();
+        let refused = report.refusals().len();
+        if refused > 0 {
+            undone.push(format!("{refused} action(s) were refused"));
+        }
+        if report
+            .summary
+            .as_ref()
+            .is_some_and(|s| s.status == Status::Refused)
+        {
+            undone.push("the summary was not sent".to_owned());
+        }
+        if !undone.is_empty() {
+            falcon_sdk::report_failure(&format!("{} (see the report)", undone.join("; ")));
+        }
         Ok(if options.json {
             falcon_sdk::report::json(&report)
         } else {
@@ -754,7 +771,7 @@ impl Report {
             ));
         }
         let refusals = self.refusals();
-        out.push_str(&format!("\n## Refused ({})\n\n", refusals.len()));
+        out.push_str(&format!("\n## Refused ({} action(s))\n\n", refusals.len()));
         if refusals.is_empty() {
             out.push_str("Nothing was refused.\n");
         }

@@ -92,6 +92,11 @@ impl Plugin for OnboardingCheck {
         let ticket = devices
             .is_empty()
             .then(|| open_ticket(&options.destination, &subject));
+        // A failed check is a finding; a help-desk ticket that could not be
+        // opened is work left undone, and fails the run.
+        if let Some(ticket) = ticket.as_ref().filter(|t| t.status == Status::Fail) {
+            falcon_sdk::report_failure(&ticket.detail);
+        }
 
         let report = Report {
             as_of: options.as_of.to_string(),

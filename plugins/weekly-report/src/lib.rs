@@ -783,7 +783,7 @@ fn deliver(options: &Options, report: &Report) -> String {
             format!("planned as {how} to `{to}` (dry run, not sent)")
         }
         Err(e) => {
-            falcon_sdk::log_warn(&format!("the report was not sent: {}", e.message()));
+            falcon_sdk::report_failure(&format!("the report was not sent: {}", e.message()));
             format!("NOT sent as {how} to `{to}`: {}", e.message())
         }
     }

@@ -19,6 +19,11 @@ const DAY: i64 = 86_400;
 #[track_caller]
 fn json_report(run: &HostRun) -> Value {
     assert_eq!(run.code, 0, "the run failed:\n{}", run.stderr);
+    parse_report(run)
+}
+
+/// The report of a run that printed it whatever its exit code.
+fn parse_report(run: &HostRun) -> Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("the report is not JSON ({e}):\n{}", run.stdout))
 }
@@ -532,7 +537,14 @@ fn incident_response_plans_refuses_and_contains_with_ticket_chat_and_alert_updat
     // 2. No approval: containment is refused and reported; the ticket, the
     // chat alert and the alert updates go out.
     let refused = tenancy.run_with(&base, &env);
-    let report = json_report(&refused);
+    // The report is printed, and the run fails for whoever scheduled it.
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_has(
+        &refused.stderr,
+        "error: plugin `incident-response` reported a failure: the containment did not happen \
+         (see the report)",
+    );
+    let report = parse_report(&refused);
     check_summary(&report);
     assert_eq!(report["containment"]["outcome"], "not_approved");
     assert_has(

@@ -555,7 +555,12 @@ fn onboarding_check_opens_a_ticket_when_the_sensor_is_missing() {
     // one is reached: `pager` is not in the config, and the host says which
     // destinations this plugin may use.
     let other = tenancy.run(&[&base[..], &["--set", "ticket_destination=pager"]].concat());
-    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert_eq!(other.code, 1, "{}", other.stderr);
+    assert_has(
+        &other.stderr,
+        "reported a failure: the ticket could not be opened: invalid input: there is no \
+         notification destination `pager`",
+    );
     let refused: Value = serde_json::from_str(&other.stdout).unwrap();
     assert_eq!(refused["ticket"]["status"], "fail");
     assert_has(
@@ -755,7 +760,16 @@ fn offboarding_contains_removes_archives_and_reports_refusals() {
     //    refused with the reason; the static groups are left; the summary
     //    says so.
     let refused = tenancy.run(&base);
-    assert_eq!(refused.code, 0, "{}", refused.stderr);
+    // The report is printed, and the run fails for whoever scheduled it.
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_has(
+        &refused.stderr,
+        format!(
+            "error: plugin `offboarding` reported a failure: {} action(s) were refused (see the \
+             report)",
+            2 * targets.len()
+        ),
+    );
     let report: Value = serde_json::from_str(&refused.stdout).unwrap();
     let after = tenancy.tenant();
     for id in &targets {
@@ -807,7 +821,7 @@ fn offboarding_contains_removes_archives_and_reports_refusals() {
 
     // The Markdown form lists one refusal per reason.
     let markdown = tenancy.run(&base[..base.len() - 2]);
-    assert_eq!(markdown.code, 0, "{}", markdown.stderr);
+    assert_eq!(markdown.code, 1, "{}", markdown.stderr);
     assert_has(&markdown.stdout, "# Falcon offboarding");
     assert_has(&markdown.stdout, "## Refused");
     assert_eq!(
@@ -820,7 +834,16 @@ fn offboarding_contains_removes_archives_and_reports_refusals() {
 
     // 3. Approved: every target is contained, and only the targets.
     let approved = tenancy.run(&[&base[..], &["--approve", "hosts.contain"]].concat());
-    assert_eq!(approved.code, 0, "{}", approved.stderr);
+    // Without an output directory the archives are still refused: the run
+    // fails for them alone.
+    assert_eq!(approved.code, 1, "{}", approved.stderr);
+    assert_has(
+        &approved.stderr,
+        format!(
+            "reported a failure: {} action(s) were refused",
+            targets.len()
+        ),
+    );
     let report: Value = serde_json::from_str(&approved.stdout).unwrap();
     let contained = tenancy.tenant();
     for host in &contained.hosts {
@@ -849,13 +872,27 @@ fn offboarding_contains_removes_archives_and_reports_refusals() {
         &approved.stderr,
         "least privilege: unused 1 grant: host-groups:write;",
     );
-    // A second approved run finds them contained and leaves them so.
-    let again = tenancy.run(&[&base[..], &["--approve", "hosts.contain"]].concat());
+    // A second approved run, with an output directory, finds them contained
+    // and leaves them so, archives them, and succeeds.
+    let again = tenancy.run(
+        &[
+            &base[..],
+            &[
+                "--approve",
+                "hosts.contain",
+                "--output-dir",
+                archive.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(again.code, 0, "{}", again.stderr);
     let report: Value = serde_json::from_str(&again.stdout).unwrap();
     for id in &targets {
-        let containment = &host_of(&report, id)["containment"];
-        assert_eq!(containment["status"], "skipped");
-        assert_has(containment["detail"].as_str().unwrap(), "already");
+        let host = host_of(&report, id);
+        assert_eq!(host["containment"]["status"], "skipped");
+        assert_has(host["containment"]["detail"].as_str().unwrap(), "already");
+        assert_eq!(host["archive"]["status"], "done");
     }
+    assert!(!again.stderr.contains("reported a failure"), "{}", again.stderr);
 }
