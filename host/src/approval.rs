@@ -12,8 +12,31 @@ pub(crate) fn terminal_present() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Asks the operator to approve `op` on `targets`; anything but `y` or
-/// `yes` is a refusal.
+/// The targets of `op` as an operator reviews them: a host as its id and
+/// name (one read with the host's own credentials; a client that cannot
+/// read hosts still gets the ids), anything else as given.
+pub(crate) async fn labels(falcon: &falcon::Client, op: Operation, ids: &[String]) -> Vec<String> {
+    let names = if op.noun() == "host" {
+        falcon.hosts().get(ids).await.ok()
+    } else {
+        None
+    };
+    ids.iter()
+        .map(|id| {
+            let name = names
+                .as_ref()
+                .and_then(|b| b.found.iter().find(|h| &h.device_id == id))
+                .and_then(|h| h.hostname.as_deref());
+            match name {
+                Some(name) => format!("{id} {name}"),
+                None => id.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Asks the operator to approve `op` on `targets` (as [`labels`] shows
+/// them); anything but `y` or `yes` is a refusal.
 pub(crate) fn ask(plugin: &str, op: Operation, targets: &[String]) -> bool {
     let mut stderr = std::io::stderr().lock();
     let shown: Vec<&str> = targets.iter().take(10).map(String::as_str).collect();

@@ -101,7 +101,7 @@ pub(crate) async fn check(args: CheckArgs, quiet: bool) -> Result<Exit, Failure>
     };
     steps.push(Step {
         name: "test connection",
-        needs: "valid credentials",
+        needs: "the API reachable, valid credentials",
         outcome: connection,
     });
 

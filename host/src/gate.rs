@@ -386,6 +386,15 @@ impl Gate {
         Ok(())
     }
 
+    /// Whether admitting `op` would ask the operator: a destructive write,
+    /// granted, not approved beforehand, not a dry run.
+    pub(crate) fn would_ask(&self, op: Operation) -> bool {
+        op.tier() == Tier::Destructive
+            && !self.dry_run
+            && !self.approved.contains(&op)
+            && self.granted.contains(&op.scope())
+    }
+
     fn refuse(&mut self, decision: &'static str, error: PluginError) -> Refusal {
         self.denials += 1;
         Refusal { decision, error }

@@ -145,7 +145,15 @@ pub(crate) fn list(flag: Option<&Path>, as_json: bool) -> Result<Exit, Failure> 
         return Ok(Exit::Ok);
     }
     if file.plugins.is_empty() {
-        say!("no grants in `{}`", file.path.display());
+        if file.path.exists() {
+            say!("no grants in `{}`", file.path.display());
+        } else {
+            // A mistyped path must not pass for an empty file.
+            say!(
+                "no grants: `{}` does not exist (`host grant` creates it)",
+                file.path.display()
+            );
+        }
         return Ok(Exit::Ok);
     }
     say!("{:<24} {:<14} scopes", "plugin", "sha256");

@@ -625,23 +625,9 @@ async fn print_plan(falcon: &falcon::Client, gate: &Gate) {
             op.tier().name(),
             crate::gate::count(write.targets.len(), op.noun())
         );
-        // Host names make the plan reviewable; a client that cannot read
-        // hosts still gets the ids. Other targets (policies, alerts,
-        // destinations) are shown as given.
-        let names = if op.noun() == "host" {
-            falcon.hosts().get(&write.targets).await.ok()
-        } else {
-            None
-        };
-        for id in &write.targets {
-            let name = names
-                .as_ref()
-                .and_then(|b| b.found.iter().find(|h| &h.device_id == id))
-                .and_then(|h| h.hostname.clone());
-            match name {
-                Some(name) => eprintln!("    {id} {name}"),
-                None => eprintln!("    {id}"),
-            }
+        // Host names make the plan reviewable.
+        for label in crate::approval::labels(falcon, op, &write.targets).await {
+            eprintln!("    {label}");
         }
         if let Some(note) = &write.note {
             let clean: String = note

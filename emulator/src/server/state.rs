@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::rtr::Sessions;
 use crate::rng::SplitMix64;
-use crate::tenant::{Tenant, User};
+use crate::tenant::{RoleGrant, Tenant, User};
 
 /// Positions of entities by id, so batch lookups of thousands of ids stay fast at any
 /// tenant size.
@@ -45,6 +45,9 @@ pub(super) struct TenantState {
     /// Real Time Response sessions, batches and commands.
     pub(super) rtr: Sessions,
     by_uuid: HashMap<String, usize>,
+    /// Positions in `tenant.grants` of each user's grants: a user's roles are
+    /// one lookup, not a scan of every grant of the tenant.
+    grants_by_user: HashMap<String, Vec<usize>>,
     /// Ids for users created through the API: deterministic per tenant, so a test
     /// that creates users sees the same ids on every run.
     ids: SplitMix64,
@@ -64,6 +67,7 @@ impl TenantState {
             pending: HashMap::new(),
             rtr: Sessions::default(),
             by_uuid: HashMap::new(),
+            grants_by_user: HashMap::new(),
             ids,
         };
         state.reindex();
@@ -87,7 +91,7 @@ impl TenantState {
         self.ids.hex(len)
     }
 
-    /// Rebuilds the index after users were removed or reordered.
+    /// Rebuilds the indexes after users or grants were removed or reordered.
     pub(super) fn reindex(&mut self) {
         self.by_uuid = self
             .tenant
@@ -96,6 +100,25 @@ impl TenantState {
             .enumerate()
             .map(|(i, u)| (u.uuid.clone(), i))
             .collect();
+        self.reindex_grants();
+    }
+
+    /// Rebuilds the grants index after grants were added or removed.
+    pub(super) fn reindex_grants(&mut self) {
+        let mut by_user: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, grant) in self.tenant.grants.iter().enumerate() {
+            by_user.entry(grant.user_uuid.clone()).or_default().push(i);
+        }
+        self.grants_by_user = by_user;
+    }
+
+    /// The grants of one user, in the tenant's order.
+    pub(super) fn grants_of<'a>(&'a self, uuid: &str) -> impl Iterator<Item = &'a RoleGrant> + 'a {
+        self.grants_by_user
+            .get(uuid)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.tenant.grants[*i])
     }
 
     pub(super) fn user(&self, uuid: &str) -> Option<&User> {

@@ -290,7 +290,6 @@ fn role_ids(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
             .map(|r| Value::String(r.id.clone()))
             .collect(),
         Some(uuid) => state
-            .tenant
             .grants_of(uuid)
             .map(|g| Value::String(g.role_id.clone()))
             .collect(),
@@ -328,7 +327,7 @@ fn grants_page(shared: &Shared, ctx: &Ctx, params: &Params) -> Outcome {
 
     let state = shared.read();
     let tenant = &state.tenant;
-    let grants = tenant
+    let grants = state
         .grants_of(uuid)
         .filter(|g| !direct_only || g.grant_type == "direct")
         .map(|g| (grant_doc(tenant, g), grant_view(tenant, g)));
@@ -451,6 +450,9 @@ fn role_action(shared: &Shared, ctx: &Ctx, body: &Value) -> Outcome {
         true => grant(&mut state.tenant, &action),
         false => revoke(&mut state.tenant, &action),
     };
+    if affected > 0 {
+        state.reindex_grants();
+    }
     let payload = Payload {
         resources: Some(json!([])),
         resources_affected: Some(affected),

@@ -63,8 +63,23 @@ impl RunState {
         }
         let plugin = self.plugin_name.clone();
         let interactive = self.interactive;
+        // The prompt names hosts, not only their ids; looked up only when a
+        // person will be asked, within the call's time bound.
+        let shown = if interactive && self.gate.would_ask(op) {
+            tokio::time::timeout(
+                self.call_timeout,
+                crate::approval::labels(&self.falcon, op, targets),
+            )
+            .await
+            .unwrap_or_else(|_| targets.to_vec())
+        } else {
+            Vec::new()
+        };
+        let progress = self.progress.clone();
         let admitted = self.gate.admit(op, targets, note, || {
-            interactive && crate::approval::ask(&plugin, op, targets)
+            // The spinner would share the prompt's line: hidden meanwhile.
+            let ask = || crate::approval::ask(&plugin, op, &shown);
+            interactive && progress.as_ref().map_or_else(ask, |bar| bar.suspend(ask))
         });
         if let Err(refusal) = admitted {
             self.audit_call(

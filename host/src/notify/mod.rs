@@ -390,7 +390,8 @@ impl Notifier {
         }
         let shown: String = name.chars().take(64).collect();
         let usable = if self.granted.is_empty() {
-            "this plugin may use none (the operator grants one with \
+            "this plugin may use none (the operator configures a destination as \
+             `[notify.<destination>]` in the config file, then grants it with \
              `--grant notify:<destination>`)"
                 .to_owned()
         } else {

@@ -752,7 +752,8 @@ fn ungranted_interfaces_are_each_denied() {
             assert_eq!(
                 message,
                 "invalid input: there is no notification destination `evil`; this plugin may \
-                 use none (the operator grants one with `--grant notify:<destination>`)"
+                 use none (the operator configures a destination as `[notify.<destination>]` in \
+                 the config file, then grants it with `--grant notify:<destination>`)"
             );
             continue;
         }

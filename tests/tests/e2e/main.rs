@@ -2101,6 +2101,80 @@ fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
 }
 
 #[test]
+fn a_terminal_prompt_names_the_hosts_and_an_answer_approves_the_containment() {
+    let session = format!("e2e-approve-{}", std::process::id());
+    let plugin = test_plugin("contain-hosts");
+    let log = scratch("approve-prompt").join("audit.jsonl");
+    let command = format!(
+        "{} run {} --demo --grant hosts:read,hosts:write --set 'hostname=SRV-LNX-*' \
+         --no-cache --audit-log {}; echo run-ended code=$?; sleep 60",
+        e2e::host_bin().display(),
+        plugin.display(),
+        log.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux runs (./dev test installs it)")
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "30",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let capture = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let pane = capture();
+            if pane.contains(needle) || std::time::Instant::now() > deadline {
+                return pane;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let prompt = wait_for("for this call? [y/N]");
+    let _ = tmux(&["send-keys", "-t", &session, "y", "Enter"]);
+    let after = wait_for("run-ended");
+    let _ = tmux(&["kill-session", "-t", &session]);
+
+    // The prompt has a line of its own (the spinner is hidden while it
+    // waits) and names each host with its id.
+    let asking = prompt
+        .lines()
+        .find(|l| l.contains("wants to"))
+        .unwrap_or_else(|| panic!("no prompt:\n{prompt}"));
+    assert!(
+        asking.starts_with("plugin `contain-hosts` wants to network-contain "),
+        "{prompt}"
+    );
+    assert_has(asking, "SRV-LNX-");
+    assert_has(&prompt, "approve `hosts.contain` for this call? [y/N]");
+    assert_has(&after, "run-ended code=0");
+    let approved = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["operation"] == "hosts.contain" && l["status"] == "ok")
+        .count();
+    assert_eq!(approved, 1, "one approved containment in the audit log");
+}
+
+#[test]
 fn a_host_stream_reads_the_fleet_page_by_page_within_its_limits() {
     let spec = TenantSpec {
         seed: 11,

@@ -894,5 +894,9 @@ fn offboarding_contains_removes_archives_and_reports_refusals() {
         assert_has(host["containment"]["detail"].as_str().unwrap(), "already");
         assert_eq!(host["archive"]["status"], "done");
     }
-    assert!(!again.stderr.contains("reported a failure"), "{}", again.stderr);
+    assert!(
+        !again.stderr.contains("reported a failure"),
+        "{}",
+        again.stderr
+    );
 }
