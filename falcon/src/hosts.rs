@@ -51,6 +51,11 @@ pub const SCROLL_DEVICES: Endpoint = Endpoint::read(
     "/devices/queries/devices-scroll/v1",
     SCOPE_READ,
 );
+/// `GET /devices/combined/devices/v1` (CombinedDevicesByFilter): full
+/// records, up to 10,000 a page, paged by the `next` token (sent back as
+/// `offset`); no window.
+pub const COMBINED_DEVICES: Endpoint =
+    Endpoint::read(Method::Get, "/devices/combined/devices/v1", SCOPE_READ);
 /// `GET /devices/entities/devices/v2` (GetDeviceDetailsV2): up to 100 ids.
 pub const GET_DEVICES: Endpoint =
     Endpoint::read(Method::Get, "/devices/entities/devices/v2", SCOPE_READ);
@@ -81,6 +86,9 @@ pub const OFFSET_WINDOW: u64 = 10_000;
 pub const QUERY_LIMIT: u32 = 5000;
 /// Page size of the scroll query.
 pub const SCROLL_LIMIT: u32 = 5000;
+
+/// The largest page of `GET /devices/combined/devices/v1`.
+pub const COMBINED_LIMIT: u32 = 10_000;
 /// Ids per `GET` details request.
 pub const GET_IDS: usize = 100;
 /// Ids per `POST` details request.
@@ -424,6 +432,19 @@ impl Hosts<'_> {
         id_strings(&SCROLL_DEVICES, values)
     }
 
+    /// The hosts matching `query` with their details, a page at a time
+    /// ([`HostPages::next_hosts`]), for callers that pass hosts on as they
+    /// arrive instead of holding the fleet: one request per 10,000 hosts,
+    /// the fewest the API allows.
+    pub fn pages(&self, query: HostQuery) -> HostPages {
+        HostPages {
+            client: self.client.clone(),
+            pager: CursorPager::new(CursorField::Next, query.max_results),
+            query,
+            buffer: std::collections::VecDeque::new(),
+        }
+    }
+
     /// A scroll over the hosts matching `query` that fetches one page per
     /// [`HostScroll::next_ids`] call, for callers that pass results on as
     /// they arrive instead of holding every id at once.
@@ -715,6 +736,54 @@ mod tests {
         assert!(Host::from_json(json!({"hostname": "x"})).is_err());
         let state = OnlineState::from_json(json!({"id": "a", "state": "sleeping"})).unwrap();
         assert_eq!(state.state, Online::Other("sleeping".into()));
+    }
+}
+
+/// Matching hosts with their details, a page at a time (see
+/// [`Hosts::pages`]). Each request asks for 10,000 full records; the hosts
+/// not yet handed out wait in a buffer of at most one page.
+#[derive(Debug)]
+pub struct HostPages {
+    client: Client,
+    query: HostQuery,
+    pager: CursorPager,
+    buffer: std::collections::VecDeque<Host>,
+}
+
+impl HostPages {
+    /// The next at most `limit` hosts (at least one), or an empty list once
+    /// every matching host was returned.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CursorExpired`] when the page token expired between pages,
+    /// [`Error::Inconsistent`] when the count differs from the reported
+    /// total at the end, [`Error::Decode`] for a record without
+    /// `device_id`; any error of [`Client::execute`].
+    pub async fn next_hosts(&mut self, limit: usize) -> Result<Vec<Host>> {
+        let limit = limit.max(1);
+        if self.buffer.len() < limit {
+            let query = &self.query;
+            let make = |cursor: Option<&str>| {
+                query
+                    .apply(ApiRequest::new(COMBINED_DEVICES))
+                    .query("limit", COMBINED_LIMIT.to_string())
+                    .query_opt("offset", cursor)
+            };
+            if let Some(values) = self.pager.next_page(&self.client, make).await? {
+                for value in values {
+                    self.buffer.push_back(Host::from_json(value)?);
+                }
+            }
+        }
+        let take = limit.min(self.buffer.len());
+        Ok(self.buffer.drain(..take).collect())
+    }
+
+    /// How many hosts match, as the API reported it; `None` before the first
+    /// page.
+    pub fn total(&self) -> Option<u64> {
+        self.pager.total()
     }
 }
 

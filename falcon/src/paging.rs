@@ -193,6 +193,9 @@ pub(crate) enum CursorField {
     OffsetToken,
     /// `after` (alerts combined, IOC search).
     After,
+    /// `next`, sent back as the string `offset` (combined devices); empty
+    /// on the last page.
+    Next,
 }
 
 impl CursorField {
@@ -200,6 +203,7 @@ impl CursorField {
         match self {
             Self::OffsetToken => pagination.offset_token.clone(),
             Self::After => pagination.after.clone(),
+            Self::Next => pagination.next.clone().filter(|n| !n.is_empty()),
         }
         .filter(|t| !t.trim().is_empty())
     }

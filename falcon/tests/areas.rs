@@ -108,6 +108,54 @@ async fn scroll_lists_12345_hosts_exactly_while_offset_reports_the_window() -> T
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_pages_hand_out_12345_full_records_from_two_requests() -> TestResult {
+    let api = ApiClient::read_only();
+    let running = serve(visible(&spec(12_345, 10)), EmulatorConfig::default(), &api).await;
+    let client = client_for(&running, &api);
+    let tenant = running.tenant();
+    client
+        .hosts()
+        .get(&[tenant.hosts[0].device_id.as_str()])
+        .await?; // the token
+    let before = running.request_count();
+
+    let mut pages = client.hosts().pages(HostQuery::all());
+    assert_eq!(pages.total(), None, "nothing fetched before the first page");
+    let mut sizes = Vec::new();
+    let mut seen = HashSet::new();
+    loop {
+        let page = pages.next_hosts(4_000).await?;
+        if page.is_empty() {
+            break;
+        }
+        sizes.push(page.len());
+        for host in page {
+            let expected = tenant
+                .hosts
+                .iter()
+                .find(|h| h.device_id == host.device_id)
+                .expect("a host of the tenant");
+            assert_eq!(host.hostname.as_deref(), Some(expected.hostname.as_str()));
+            assert!(seen.insert(host.device_id), "no host twice");
+        }
+    }
+    // 10,000 records a request; the plugin-sized pages are cut from them.
+    assert_eq!(sizes, [4_000, 4_000, 4_000, 345]);
+    assert_eq!(seen.len(), 12_345);
+    assert_eq!(pages.total(), Some(12_345));
+    assert_eq!(running.request_count() - before, 2);
+
+    // An expired page token is an error, never a short listing.
+    running.set_cursor_lifetime(Duration::from_millis(1));
+    let mut pages = client.hosts().pages(HostQuery::all());
+    assert_eq!(pages.next_hosts(10_000).await?.len(), 10_000);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let err = pages.next_hosts(10_000).await.unwrap_err();
+    assert!(matches!(err, Error::CursorExpired { .. }), "{err:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_scroll_cursor_is_an_error_never_a_short_list() -> TestResult {
     let api = ApiClient::read_only();
     let config = EmulatorConfig {

@@ -53,6 +53,7 @@ pub(crate) static ROUTES: &[Route] = {
     &[
         read(hosts::QUERY_DEVICES, "hosts:read"),
         read(hosts::SCROLL_DEVICES, "hosts:read"),
+        read(hosts::COMBINED_DEVICES, "hosts:read"),
         read(hosts::GET_DEVICES, "hosts:read"),
         read(hosts::POST_DEVICES, "hosts:read"),
         read(hosts::ONLINE_STATE, "hosts:read"),

@@ -29,7 +29,7 @@ use crate::{Error, Filter};
 /// # Errors
 ///
 /// The errors of `hosts.stream-hosts`: `not-granted` without `hosts:read`,
-/// `invalid-input` for a bad filter or when the run already holds 64 open
+/// `invalid-input` for a bad filter or when the run already holds 4 open
 /// streams.
 pub fn hosts_matching(filter: &Filter, page_size: u32) -> Result<Hosts, Error> {
     Ok(Hosts {

@@ -10,19 +10,20 @@ use crate::bindings::{Filter, PluginError};
 use crate::gate::Operation;
 use crate::sandbox::RunState;
 
-/// The most streams a run holds open at once: each holds a scroll cursor
-/// in the host, so a plugin opening them in a loop must not grow the
-/// host's memory without bound.
-const MAX_OPEN_STREAMS: usize = 64;
+/// The most streams a run holds open at once: each holds up to one page of
+/// 10,000 host records in the host (outside the plugin's memory limit), so
+/// a plugin opening them in a loop must not grow the host's memory without
+/// bound.
+const MAX_OPEN_STREAMS: usize = 4;
 
-/// The host side of a `host-stream`: the scroll it pages through. The
-/// mutex lets a `next` own the scroll across its await while the resource
-/// stays in the table; a `next` that timed out leaves the scroll where the
-/// last finished page left it.
+/// The host side of a `host-stream`: the pages it hands out. The mutex
+/// lets a `next` own the pages across its await while the resource stays
+/// in the table; a `next` that timed out leaves them where the last
+/// finished page left them.
 // `pub`: the generated bindings re-export it.
 #[allow(unreachable_pub)]
 pub struct HostStream {
-    scroll: Arc<tokio::sync::Mutex<falcon::hosts::HostScroll>>,
+    pages: Arc<tokio::sync::Mutex<falcon::hosts::HostPages>>,
     total: Option<u64>,
 }
 
@@ -92,15 +93,15 @@ impl hosts::Host for RunState {
         }
         let opened = self
             .call(Operation::StreamHosts, &[], None, |client| async move {
-                Ok(client.hosts().scroll(host_query(fql)))
+                Ok(client.hosts().pages(host_query(fql)))
             })
             .await?;
-        let scroll = match opened {
-            Ok(scroll) => scroll,
+        let pages = match opened {
+            Ok(pages) => pages,
             Err(e) => return Ok(Err(e)),
         };
         let stream = HostStream {
-            scroll: Arc::new(tokio::sync::Mutex::new(scroll)),
+            pages: Arc::new(tokio::sync::Mutex::new(pages)),
             total: None,
         };
         let resource = self.table.push(stream)?;
@@ -148,20 +149,15 @@ impl hosts::HostHostStream for RunState {
                 )),
             );
         }
-        let scroll = Arc::clone(&self.table.get(&stream)?.scroll);
+        let pages = Arc::clone(&self.table.get(&stream)?.pages);
         let page = self
-            .call(Operation::NextHosts, &[], None, |client| async move {
-                let mut scroll = scroll.lock().await;
-                let Some(ids) = scroll.next_ids(max).await.map_err(to_plugin_error)? else {
-                    return Ok((Vec::new(), scroll.total()));
-                };
-                // A host removed between the page and the details call is
-                // simply gone, as in `query-hosts`.
-                let batch = client.hosts().get(&ids).await.map_err(to_plugin_error)?;
-                Ok((
-                    batch.found.into_iter().map(to_host).collect(),
-                    scroll.total(),
-                ))
+            .call(Operation::NextHosts, &[], None, |_client| async move {
+                let mut pages = pages.lock().await;
+                let hosts = pages
+                    .next_hosts(max as usize)
+                    .await
+                    .map_err(to_plugin_error)?;
+                Ok((hosts.into_iter().map(to_host).collect(), pages.total()))
             })
             .await?;
         Ok(match page {

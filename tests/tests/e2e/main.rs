@@ -2251,12 +2251,12 @@ fn a_host_stream_reads_the_fleet_page_by_page_within_its_limits() {
     let report = stream(&["--set", "page=5001"]);
     assert_has(report["error"].as_str().unwrap(), "not 5001");
 
-    // At most 64 streams open at once.
-    let report = stream(&["--set", "streams=65"]);
-    assert_eq!(report["opened"], 64);
+    // At most 4 streams open at once.
+    let report = stream(&["--set", "streams=5"]);
+    assert_eq!(report["opened"], 4);
     assert_has(
         report["error"].as_str().unwrap(),
-        "holds 64 open streams, the most a run may; drop one",
+        "holds 4 open streams, the most a run may; drop one",
     );
 
     // Every page is a call against the budget.
