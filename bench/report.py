@@ -253,9 +253,11 @@ def render(r, quick=False):
           f"cores, and a factor of five cannot come from concurrency there. The host also does "
           f"more per record than the script: the Falcon client parses each record into a typed "
           f"one, the host writes it back out as JSON text for the record's `raw-json` field and "
-          f"copies both across the sandbox boundary; and sensor-health reads the fleet in pages of "
-          f"{sensor_health_page()} hosts, each two requests, where the script asks for 5,000 at "
-          f"a time. In exchange the plugin holds one page at a time: compare the peak memory.")
+          f"copies both across the sandbox boundary, {sensor_health_page()} hosts per "
+          f"`host-stream.next`. The host asks for 10,000 full records a request (the fewest "
+          f"requests the API allows) and keeps the ones the plugin has not taken yet; the plugin "
+          f"holds one page of {sensor_health_page()} at a time, the script the whole fleet: "
+          f"compare the peak memory.")
     w("\n")
 
     # ---- 5. rate limit ----------------------------------------------------

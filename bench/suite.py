@@ -477,12 +477,23 @@ def main():
                         help="small sizes and few runs, to check the suite; not for the docs")
     parser.add_argument("--out", help="the report (default: docs/BENCHMARKS.md, or "
                         "target/bench/BENCHMARKS-quick.md with --quick)")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: rewrite the report from the raw figures of the "
+                        "last run (after a change to bench/report.py)")
     args = parser.parse_args()
     results_dir = TARGET / "bench"
     results_dir.mkdir(parents=True, exist_ok=True)
     if args.out is None:
         args.out = str(results_dir / "BENCHMARKS-quick.md" if args.quick
                        else ROOT / "docs" / "BENCHMARKS.md")
+    raw = results_dir / ("results-quick.json" if args.quick else "results.json")
+    if args.render:
+        from report import render
+        if not raw.exists():
+            raise SystemExit(f"error: `{raw}` is missing; run bench/run to measure first")
+        Path(args.out).write_text(render(json.loads(raw.read_text()), args.quick))
+        say(f"rewrote {args.out} from {raw}")
+        return
     for path in [HOST, BENCH, WASMTIME, PROBE, HELLO, AUDIT, INVENTORY, VENV_PYTHON]:
         if not path.exists():
             raise SystemExit(f"error: `{path}` is missing; run bench/run, which builds it")
@@ -501,7 +512,6 @@ def main():
         shutil.rmtree(suite.tmp, ignore_errors=True)
     suite.results["suite_s"] = time.perf_counter() - started
     suite.results["machine"] = machine()
-    raw = results_dir / ("results-quick.json" if args.quick else "results.json")
     raw.write_text(json.dumps(suite.results, indent=1))
     from report import render
     Path(args.out).write_text(render(suite.results, args.quick))
