@@ -284,17 +284,18 @@ def render(r, quick=False):
             w(f"| {i} | {run['total_s']:.1f} | {run['ok']:,} | {run['429']:,} | "
               f"{run.get('plugin_waits', 0)} | not reached | | | |")
     w("")
-    w("Each run is its own process with its own token and its own pacing: the Falcon client "
-      "paces by `X-Ratelimit-Remaining` once the pool is below its 5 % reserve, and after a "
-      "429 holds every request until `X-Ratelimit-Retryafter` and retries reads (up to 5 "
-      "times); past that the plugin gets `rate-limited(ms)`, and the probe plugin waits that "
-      "long and asks again, as a plugin sharing a tenant should.")
+    w("Each run is its own process with its own token. The runs share one limiter through a "
+      "state file (`$XDG_RUNTIME_DIR/falcon-plugin-host/ratelimit/`, else the cache directory, "
+      "one file per cloud, API client and member CID, locked for each change): one estimate "
+      "of the pool, one pacing schedule, one 429 cooldown. The Falcon client paces by "
+      "`X-Ratelimit-Remaining` once the pool is below its 5 % reserve, and after a 429 holds "
+      "every request until `X-Ratelimit-Retryafter` and retries reads (up to 5 times); past "
+      "that the plugin gets `rate-limited(ms)`, and the probe plugin waits that long and asks "
+      "again, as a plugin sharing a tenant should.")
     if steady_429:
-        w(" The 429s in steady state come from the runs not knowing of each other: each one "
-          "paces against the budget the last response reported, which the other three "
-          "processes may already have spent by the time its next request arrives. Plugins run "
-          "from one process share one limiter (the Falcon client's `RateLimiter`); separate "
-          "`host run` processes on one tenant have nothing to share it through.")
+        w(" The 429s left in steady state come from requests already in flight when the "
+          "estimate reached the reserve: the pool's true level is known only from the "
+          "responses, and four processes each have requests on the way.")
     w("\n")
 
     # ---- 6. concurrency ---------------------------------------------------

@@ -9,11 +9,18 @@
 //! that the pool refills at least as fast as it drains. After a 429 it holds
 //! every request until the `X-Ratelimit-Retryafter` time (one cooldown
 //! shared by all callers).
+//!
+//! Clones share the state within a process. Processes that act for the same
+//! tenant (several `host run`s at once) share it through a small state file
+//! ([`RateLimiter::shared_through`]), locked for each change, so that they
+//! pace against one estimate of the pool and wait out one cooldown.
 
 use std::fmt;
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::envelope::RateLimitStatus;
 use crate::retry::jitter;
@@ -54,6 +61,8 @@ struct Shared {
     state: Mutex<State>,
     paced: AtomicU64,
     cooled: AtomicU64,
+    /// The state file other processes of the tenant share, if any.
+    file: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -88,14 +97,30 @@ impl Default for RateLimiter {
 impl RateLimiter {
     /// A limiter that starts pacing when less than 5 % of the pool is left.
     pub fn new() -> Self {
+        Self::with(DEFAULT_RESERVE, None)
+    }
+
+    fn with(reserve: f64, file: Option<PathBuf>) -> Self {
         Self {
             shared: Arc::new(Shared {
-                reserve: DEFAULT_RESERVE,
+                reserve,
                 state: Mutex::new(State::default()),
                 paced: AtomicU64::new(0),
                 cooled: AtomicU64::new(0),
+                file,
             }),
         }
+    }
+
+    /// Shares the pool's estimate, the pacing and the 429 cooldown with the
+    /// other processes that use the same `path` (created if missing; its
+    /// directory must exist). Each change reads and writes the file under an
+    /// exclusive lock; if the file cannot be used, the limiter goes on with
+    /// its own state. Call before sharing the limiter: a clone made earlier
+    /// keeps the old state.
+    #[must_use]
+    pub fn shared_through(self, path: impl Into<PathBuf>) -> Self {
+        Self::with(self.shared.reserve, Some(path.into()))
     }
 
     /// Sets the share of the pool (`0.0` to `0.5`, clamped) below which
@@ -109,29 +134,21 @@ impl RateLimiter {
         } else {
             DEFAULT_RESERVE
         };
-        Self {
-            shared: Arc::new(Shared {
-                reserve: share,
-                state: Mutex::new(State::default()),
-                paced: AtomicU64::new(0),
-                cooled: AtomicU64::new(0),
-            }),
-        }
+        Self::with(share, self.shared.file.clone())
     }
 
     /// The pool as last reported (`X-Ratelimit-Limit`,
     /// `X-Ratelimit-Remaining`).
     pub fn status(&self) -> RateLimitStatus {
-        let state = self.lock();
-        RateLimitStatus {
+        self.update(|state, _| RateLimitStatus {
             limit: state.limit,
             remaining: state.reported_remaining,
-        }
+        })
     }
 
     /// How long the current 429 cooldown still lasts, if one is running.
     pub fn cooldown_remaining(&self) -> Option<Duration> {
-        let until = self.lock().cooldown_until?;
+        let until = self.update(|state, _| state.cooldown_until)?;
         until.checked_duration_since(Instant::now())
     }
 
@@ -155,6 +172,37 @@ impl RateLimiter {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Runs `change` on the state: this process's, merged first with the
+    /// state file's when there is one and written back after, all under the
+    /// file's lock, so that no other process changes it in between.
+    fn update<T>(&self, change: impl FnOnce(&mut State, Instant) -> T) -> T {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let Some(path) = &self.shared.file else {
+            return change(&mut state, now);
+        };
+        let file = match open_locked(path) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "rate-limit state file unusable");
+                None
+            }
+        };
+        let Some(mut file) = file else {
+            return change(&mut state, now);
+        };
+        let clock = Clock::now(now);
+        if let Some(shared) = read_shared(&mut file) {
+            shared.merge_into(&mut state, &clock);
+        }
+        let out = change(&mut state, now);
+        if let Err(e) = write_shared(&mut file, &SharedState::of(&state, &clock)) {
+            tracing::debug!(path = %path.display(), error = %e, "rate-limit state not written");
+        }
+        // Dropping the file releases the lock.
+        out
+    }
+
     /// Waits until one request may leave: after any cooldown, and paced
     /// when the pool is below the reserve.
     pub(crate) async fn acquire(&self) {
@@ -162,21 +210,17 @@ impl RateLimiter {
         loop {
             // The guard lives only inside this block: a std mutex guard held
             // across an `.await` would make every caller's future `!Send`.
-            let (wait, pace_until) = {
-                let mut state = self.lock();
-                let now = Instant::now();
-                match state.cooldown_until {
-                    Some(until) if until > now => (Some(until - now), None),
-                    _ => {
-                        state.cooldown_until = None;
-                        let slot = self.pace(&mut state, now);
-                        if let Some(rem) = state.remaining.as_mut() {
-                            *rem = (*rem - 1.0).max(0.0);
-                        }
-                        (None, Some(slot.filter(|s| *s > now).map(|s| s - now)))
+            let (wait, pace_until) = self.update(|state, now| match state.cooldown_until {
+                Some(until) if until > now => (Some(until - now), None),
+                _ => {
+                    state.cooldown_until = None;
+                    let slot = self.pace(state, now);
+                    if let Some(rem) = state.remaining.as_mut() {
+                        *rem = (*rem - 1.0).max(0.0);
                     }
+                    (None, Some(slot.filter(|s| *s > now).map(|s| s - now)))
                 }
-            };
+            });
             if let Some(pace) = pace_until {
                 if let Some(pause) = pace {
                     self.shared.paced.fetch_add(1, Ordering::Relaxed);
@@ -224,25 +268,149 @@ impl RateLimiter {
         if status.limit.is_none() && status.remaining.is_none() {
             return;
         }
-        let mut state = self.lock();
-        if let Some(limit) = status.limit {
-            state.limit = Some(limit);
-        }
-        if let Some(remaining) = status.remaining {
-            state.reported_remaining = Some(remaining);
-            state.remaining = Some(remaining as f64);
-        }
+        self.update(|state, _| {
+            if let Some(limit) = status.limit {
+                state.limit = Some(limit);
+            }
+            if let Some(remaining) = status.remaining {
+                state.reported_remaining = Some(remaining);
+                state.remaining = Some(remaining as f64);
+            }
+        });
     }
 
     /// Starts (or extends) the shared cooldown after a 429.
     pub(crate) fn cool_down(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut state = self.lock();
-        state.remaining = Some(0.0);
-        if state.cooldown_until.is_none_or(|c| c < until) {
-            state.cooldown_until = Some(until);
+        self.update(|state, now| {
+            let until = now + wait;
+            state.remaining = Some(0.0);
+            if state.cooldown_until.is_none_or(|c| c < until) {
+                state.cooldown_until = Some(until);
+            }
+        });
+    }
+}
+
+/// This process's clock and the wall clock at one moment: the state file
+/// holds wall-clock times, which mean the same in every process.
+struct Clock {
+    instant: Instant,
+    epoch_ms: u64,
+}
+
+impl Clock {
+    fn now(instant: Instant) -> Self {
+        let epoch_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self { instant, epoch_ms }
+    }
+
+    /// A future wall-clock time as an instant of this process; a past one
+    /// as none.
+    fn instant_of(&self, epoch_ms: u64) -> Option<Instant> {
+        let ahead = epoch_ms.checked_sub(self.epoch_ms)?;
+        Some(self.instant + Duration::from_millis(ahead))
+    }
+
+    fn epoch_of(&self, instant: Option<Instant>) -> u64 {
+        instant
+            .and_then(|i| i.checked_duration_since(self.instant))
+            .map_or(0, |d| {
+                self.epoch_ms
+                    .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            })
+    }
+}
+
+/// What processes share: one line of numbers, 0 for none.
+#[derive(Debug, PartialEq)]
+struct SharedState {
+    limit: u64,
+    remaining: f64,
+    reported_remaining: u64,
+    next_slot_ms: u64,
+    cooldown_until_ms: u64,
+}
+
+impl SharedState {
+    fn of(state: &State, clock: &Clock) -> Self {
+        Self {
+            limit: state.limit.unwrap_or(0),
+            remaining: state.remaining.unwrap_or(-1.0),
+            reported_remaining: state.reported_remaining.map_or(0, |r| r.saturating_add(1)),
+            next_slot_ms: clock.epoch_of(state.next_slot),
+            cooldown_until_ms: clock.epoch_of(state.cooldown_until),
         }
     }
+
+    /// The file is the tenant's state: every process writes its changes
+    /// back, so what is there is at least as recent as this process's.
+    fn merge_into(&self, state: &mut State, clock: &Clock) {
+        if self.limit > 0 {
+            state.limit = Some(self.limit);
+        }
+        if self.remaining >= 0.0 {
+            state.remaining = Some(self.remaining);
+        }
+        if self.reported_remaining > 0 {
+            state.reported_remaining = Some(self.reported_remaining - 1);
+        }
+        state.next_slot = clock.instant_of(self.next_slot_ms);
+        state.cooldown_until = clock.instant_of(self.cooldown_until_ms);
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let mut fields = text.split_whitespace();
+        let mut next = || fields.next();
+        Some(Self {
+            limit: next()?.parse().ok()?,
+            remaining: next()?.parse().ok().filter(|r: &f64| r.is_finite())?,
+            reported_remaining: next()?.parse().ok()?,
+            next_slot_ms: next()?.parse().ok()?,
+            cooldown_until_ms: next()?.parse().ok()?,
+        })
+    }
+
+    fn render(&self) -> String {
+        format!(
+            "{} {} {} {} {}\n",
+            self.limit,
+            self.remaining,
+            self.reported_remaining,
+            self.next_slot_ms,
+            self.cooldown_until_ms
+        )
+    }
+}
+
+/// Opens (creating, owner-only) and locks the state file; the lock lasts
+/// as long as the returned file.
+fn open_locked(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    file.lock()?;
+    Ok(file)
+}
+
+fn read_shared(file: &mut std::fs::File) -> Option<SharedState> {
+    let mut text = String::new();
+    file.rewind().ok()?;
+    // A few dozen bytes; anything longer is not ours.
+    file.take(256).read_to_string(&mut text).ok()?;
+    SharedState::parse(&text)
+}
+
+fn write_shared(file: &mut std::fs::File, shared: &SharedState) -> std::io::Result<()> {
+    file.rewind()?;
+    file.set_len(0)?;
+    file.write_all(shared.render().as_bytes())
 }
 
 impl fmt::Debug for RateLimiter {
@@ -287,6 +455,75 @@ mod tests {
         let off = RateLimiter::new().reserve(0.0);
         state.remaining = Some(0.0);
         assert_eq!(off.pace(&mut state, now), None);
+    }
+
+    #[tokio::test]
+    async fn limiters_of_separate_processes_share_the_pool_through_the_file() {
+        // Two limiters with their own state stand for two processes.
+        let dir = std::env::temp_dir().join(format!("falcon-ratelimit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pool");
+        let _ = std::fs::remove_file(&path);
+        let a = RateLimiter::new().reserve(0.1).shared_through(&path);
+        let b = RateLimiter::new().reserve(0.1).shared_through(&path);
+        assert!(!a.same_as(&b));
+
+        // What one learns from a response, the other knows.
+        a.record(RateLimitStatus {
+            limit: Some(600),
+            remaining: Some(30),
+        });
+        assert_eq!(
+            b.status(),
+            RateLimitStatus {
+                limit: Some(600),
+                remaining: Some(30)
+            }
+        );
+        // Below the reserve both pace against one schedule: the second
+        // request waits for the slot the first one left.
+        let start = Instant::now();
+        a.acquire().await;
+        b.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(b.stats().paced, 1);
+
+        // A 429 seen by one holds the other.
+        b.cool_down(Duration::from_millis(150));
+        assert!(a.cooldown_remaining().is_some());
+        let start = Instant::now();
+        a.acquire().await;
+        assert!(start.elapsed() >= Duration::from_millis(140));
+        assert_eq!(a.stats().cooled_down, 1);
+
+        // A file that cannot be used leaves the limiter working on its own.
+        let lost = RateLimiter::new().shared_through(dir.join("no-such-dir").join("pool"));
+        lost.record(RateLimitStatus {
+            limit: Some(6000),
+            remaining: Some(5999),
+        });
+        assert_eq!(lost.status().remaining, Some(5999));
+        lost.acquire().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_shared_line_reads_back_and_garbage_is_ignored() {
+        let shared = SharedState {
+            limit: 600,
+            remaining: 12.5,
+            reported_remaining: 14,
+            next_slot_ms: 1_800_000_000_000,
+            cooldown_until_ms: 0,
+        };
+        assert_eq!(SharedState::parse(&shared.render()), Some(shared));
+        assert_eq!(SharedState::parse("600 NaN 1 2 3"), None);
+        assert_eq!(SharedState::parse("600 1"), None);
+        assert_eq!(SharedState::parse("not numbers at all"), None);
     }
 
     #[tokio::test]

@@ -33,15 +33,54 @@ pub(crate) async fn client(
         let (cloud, credentials) = credentials_from_env(cloud_flag)?;
         (cloud, credentials, None)
     };
-    let client = falcon::Client::builder(cloud, credentials)
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                Exit::Host,
-                format!("failed to set up the Falcon client: {e}"),
-            )
-        })?;
+    // Every `host run` on one tenant draws from its one rate-limit pool: the
+    // runs pace together through a shared state file. A demo tenant is this
+    // process's own.
+    let shared = demo
+        .is_none()
+        .then(|| limiter_file(&cloud, &credentials))
+        .flatten();
+    let mut builder = falcon::Client::builder(cloud, credentials);
+    if let Some(path) = shared {
+        builder = builder.rate_limiter(falcon::RateLimiter::new().shared_through(path));
+    }
+    let client = builder.build().map_err(|e| {
+        Failure::new(
+            Exit::Host,
+            format!("failed to set up the Falcon client: {e}"),
+        )
+    })?;
     Ok((client, demo))
+}
+
+/// The rate-limit state file of one tenant's API client:
+/// `$XDG_RUNTIME_DIR/falcon-plugin-host/`, else the cache directory, named
+/// by a digest of the cloud, the client id and the member CID. None when
+/// no such directory can be made (the run then paces on its own).
+fn limiter_file(
+    cloud: &falcon::Cloud,
+    credentials: &falcon::Credentials,
+) -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| crate::config::user_dir("XDG_CACHE_HOME", &[".cache"]))?;
+    let dir = base.join("falcon-plugin-host").join("ratelimit");
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(&dir).ok()?;
+    let key = format!(
+        "{}\n{}\n{}",
+        cloud.base_url(),
+        credentials.client_id,
+        credentials.member_cid.as_deref().unwrap_or_default()
+    );
+    Some(dir.join(&crate::manifest::sha256_hex(key.as_bytes())[..16]))
 }
 
 /// Credentials and cloud from the environment or the config file (see
