@@ -872,6 +872,57 @@ fn destinations_add_to_a_grant_and_standing_approvals_are_checked_and_shown() {
 }
 
 #[test]
+fn runs_on_one_tenant_share_the_rate_limit_state_and_demo_runs_keep_their_own() {
+    let tenancy = with_users(3);
+    let home = scratch("ratelimit-home");
+    let home_arg = home.to_str().unwrap();
+    let plugin = shipped_plugin("access-audit");
+    let args = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--grant",
+        "users:read,roles:read",
+    ];
+    let dir = home.join(".cache/falcon-plugin-host/ratelimit");
+    let files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+
+    let demo = run_host(&[&args[..], &["--demo"]].concat(), &[("HOME", home_arg)]);
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    assert!(
+        files().is_empty(),
+        "a demo tenant is the run's own: {:?}",
+        files()
+    );
+
+    for _ in 0..2 {
+        let run = tenancy.run_with(&args, &[("HOME", home_arg)]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    // One file for the tenant's API client, owner-only, holding the pool as
+    // the last response reported it (6,000 a minute, less what was spent).
+    let files = files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(fields.len(), 5, "{text}");
+    assert_eq!(fields[0], "6000", "{text}");
+    let remaining: f64 = fields[1].parse().unwrap();
+    assert!((5_900.0..6_000.0).contains(&remaining), "{text}");
+    assert!(!text.contains(&tenancy.client().client_secret), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&files[0]), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+    }
+}
+
+#[test]
 fn a_grants_file_pins_scopes_to_the_exact_component() {
     let tenancy = with_users(3);
     let dir = scratch("grants");
