@@ -76,6 +76,8 @@ struct State {
     next_slot: Option<Instant>,
     /// No request leaves before this instant (after a 429).
     cooldown_until: Option<Instant>,
+    /// The shared state file, kept open between changes.
+    handle: Option<std::fs::File>,
 }
 
 /// What a [`RateLimiter`] has done so far.
@@ -181,16 +183,21 @@ impl RateLimiter {
         let Some(path) = &self.shared.file else {
             return change(&mut state, now);
         };
-        let file = match open_locked(path) {
-            Ok(file) => Some(file),
-            Err(e) => {
-                tracing::debug!(path = %path.display(), error = %e, "rate-limit state file unusable");
-                None
+        if state.handle.is_none() {
+            match open_shared(path) {
+                Ok(file) => state.handle = Some(file),
+                Err(e) => {
+                    tracing::debug!(path = %path.display(), error = %e, "rate-limit state file unusable");
+                }
             }
-        };
-        let Some(mut file) = file else {
+        }
+        let Some(mut file) = state.handle.take() else {
             return change(&mut state, now);
         };
+        if let Err(e) = file.lock() {
+            tracing::debug!(path = %path.display(), error = %e, "rate-limit state file not locked");
+            return change(&mut state, now);
+        }
         let clock = Clock::now(now);
         if let Some(shared) = read_shared(&mut file) {
             shared.merge_into(&mut state, &clock);
@@ -199,7 +206,8 @@ impl RateLimiter {
         if let Err(e) = write_shared(&mut file, &SharedState::of(&state, &clock)) {
             tracing::debug!(path = %path.display(), error = %e, "rate-limit state not written");
         }
-        // Dropping the file releases the lock.
+        let _ = file.unlock();
+        state.handle = Some(file);
         out
     }
 
@@ -372,21 +380,26 @@ impl SharedState {
         })
     }
 
+    /// One line of `RECORD_BYTES`, padded: written in place, the file never
+    /// needs truncating.
     fn render(&self) -> String {
-        format!(
-            "{} {} {} {} {}\n",
+        let line = format!(
+            "{} {} {} {} {}",
             self.limit,
             self.remaining,
             self.reported_remaining,
             self.next_slot_ms,
             self.cooldown_until_ms
-        )
+        );
+        format!("{line:<width$}\n", width = RECORD_BYTES - 1)
     }
 }
 
-/// Opens (creating, owner-only) and locks the state file; the lock lasts
-/// as long as the returned file.
-fn open_locked(path: &Path) -> std::io::Result<std::fs::File> {
+/// The length of the state file's one record.
+const RECORD_BYTES: usize = 128;
+
+/// Opens the state file, creating it owner-only.
+fn open_shared(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -394,9 +407,7 @@ fn open_locked(path: &Path) -> std::io::Result<std::fs::File> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let file = options.open(path)?;
-    file.lock()?;
-    Ok(file)
+    options.open(path)
 }
 
 fn read_shared(file: &mut std::fs::File) -> Option<SharedState> {
@@ -409,7 +420,6 @@ fn read_shared(file: &mut std::fs::File) -> Option<SharedState> {
 
 fn write_shared(file: &mut std::fs::File, shared: &SharedState) -> std::io::Result<()> {
     file.rewind()?;
-    file.set_len(0)?;
     file.write_all(shared.render().as_bytes())
 }
 
@@ -520,6 +530,7 @@ mod tests {
             next_slot_ms: 1_800_000_000_000,
             cooldown_until_ms: 0,
         };
+        assert_eq!(shared.render().len(), RECORD_BYTES);
         assert_eq!(SharedState::parse(&shared.render()), Some(shared));
         assert_eq!(SharedState::parse("600 NaN 1 2 3"), None);
         assert_eq!(SharedState::parse("600 1"), None);
