@@ -2077,6 +2077,72 @@ fn inspect_check_and_config_output_match_the_golden_files() {
     assert_golden("config-show.json", &normalized(&shown_json.stdout, &paths));
 }
 
+/// A detached tmux session running one command on a terminal, for the
+/// tests of what the host shows there; killed when dropped.
+struct Pane {
+    session: String,
+}
+
+impl Pane {
+    fn tmux(args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux runs (./dev test installs it)")
+    }
+
+    fn start(session: &str, width: u16, height: u16, command: &str) -> Self {
+        let (width, height) = (width.to_string(), height.to_string());
+        let started = Self::tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            &width,
+            "-y",
+            &height,
+            command,
+        ]);
+        assert!(
+            started.status.success(),
+            "{}",
+            String::from_utf8_lossy(&started.stderr)
+        );
+        Self {
+            session: session.to_owned(),
+        }
+    }
+
+    /// The pane once it shows `needle`, or after 90 s: polled rather than
+    /// slept for, as a loaded CI machine may take seconds to compile the
+    /// component.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let pane = String::from_utf8_lossy(
+                &Self::tmux(&["capture-pane", "-p", "-t", &self.session]).stdout,
+            )
+            .into_owned();
+            if pane.contains(needle) || std::time::Instant::now() > deadline {
+                return pane;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let args = [&["send-keys", "-t", self.session.as_str()][..], keys].concat();
+        Self::tmux(&args);
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = Self::tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
 #[test]
 fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
     // In a pipe: no spinner, no escape sequences.
@@ -2102,46 +2168,11 @@ fn a_progress_line_shows_on_a_terminal_and_never_in_pipes() {
         plugin.display(),
         log.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(args)
-            .output()
-            .expect("tmux runs (./dev test installs it)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "20",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    // Poll the pane instead of sleeping a fixed time: a loaded CI machine may
-    // take seconds to compile the component before the spinner starts.
-    let capture = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
-    };
-    let wait_for = |needle: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-        loop {
-            let pane = capture();
-            if pane.contains(needle) || std::time::Instant::now() > deadline {
-                return pane;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
+    let pane = Pane::start(&session, 120, 20, &command);
+    let wait_for = |needle: &str| pane.wait_for(needle);
     let during = wait_for("running sandbox-probe");
     let after = wait_for("run-ended");
-    let _ = tmux(&["kill-session", "-t", &session]);
+    drop(pane);
     assert_has(&during, "running sandbox-probe: 0 calls into the host");
     assert_has(&after, "run-ended");
     assert!(
@@ -2163,45 +2194,12 @@ fn a_terminal_prompt_names_the_hosts_and_an_answer_approves_the_containment() {
         plugin.display(),
         log.display()
     );
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(args)
-            .output()
-            .expect("tmux runs (./dev test installs it)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "30",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "{}",
-        String::from_utf8_lossy(&started.stderr)
-    );
-    let capture = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
-    };
-    let wait_for = |needle: &str| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-        loop {
-            let pane = capture();
-            if pane.contains(needle) || std::time::Instant::now() > deadline {
-                return pane;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-    };
+    let pane = Pane::start(&session, 200, 30, &command);
+    let wait_for = |needle: &str| pane.wait_for(needle);
     let prompt = wait_for("for this call? [y/N]");
-    let _ = tmux(&["send-keys", "-t", &session, "y", "Enter"]);
+    pane.keys(&["y", "Enter"]);
     let after = wait_for("run-ended");
-    let _ = tmux(&["kill-session", "-t", &session]);
+    drop(pane);
 
     // The prompt has a line of its own (the spinner is hidden while it
     // waits) and names each host with its id.
