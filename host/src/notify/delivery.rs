@@ -265,6 +265,78 @@ impl RateLimit {
     }
 }
 
+/// An ITSM API that creates a record from a JSON body: where, as whom
+/// (HTTP basic auth), and where the new record's key and id are in the
+/// answer.
+pub(crate) struct TicketApi<'a> {
+    pub(crate) url: reqwest::Url,
+    pub(crate) user: &'a str,
+    pub(crate) secret: &'a str,
+    /// What the record is called in messages ("Jira issue").
+    pub(crate) record: &'a str,
+    /// The JSON pointer of the object holding the key and id (`""` for the
+    /// top level).
+    pub(crate) within: &'a str,
+    /// The names of the key and id fields.
+    pub(crate) key: &'a str,
+    pub(crate) id: &'a str,
+}
+
+/// Creates a ticket through `api`: the credentials are redacted from every
+/// message, and an answer without the new record's key and id is an error
+/// that says the ticket may exist.
+pub(crate) async fn create_ticket(
+    api: &TicketApi<'_>,
+    body: &[u8],
+    http: &reqwest::Client,
+    policy: &Policy,
+    redactor: &Redactor,
+) -> Result<super::Delivered, Undelivered> {
+    use base64::Engine as _;
+    let credentials =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", api.user, api.secret));
+    let mut redactor = redactor.clone();
+    redactor.add(&credentials);
+    let sent = post(policy, &redactor, || {
+        http.post(api.url.clone())
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Basic {credentials}"),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body.to_vec())
+    })
+    .await?;
+    let created: serde_json::Value = serde_json::from_slice(&sent.body).unwrap_or_default();
+    let field = |name: &str| {
+        created
+            .pointer(api.within)
+            .and_then(|o| o.get(name))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    match (field(api.key), field(api.id)) {
+        (Some(key), Some(id)) => Ok(super::Delivered {
+            attempts: sent.attempts,
+            status: sent.status,
+            ticket: Some(crate::bindings::falcon::plugin::notify::CreatedTicket { key, id }),
+        }),
+        _ => Err(Undelivered {
+            attempts: sent.attempts,
+            status: sent.status,
+            message: format!(
+                "{} answered without the new record's {} and {}; the ticket may exist: {}",
+                api.record,
+                api.key,
+                api.id,
+                excerpt(&String::from_utf8_lossy(&sent.body))
+            ),
+            retry_after: None,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

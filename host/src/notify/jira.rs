@@ -5,13 +5,12 @@
 //! Jira has no idempotency key, so a request that may have reached it is not
 //! repeated: a second attempt could open a second ticket.
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::config::Checked;
-use super::delivery::{self, Policy, Redactor, Undelivered};
-use super::{Delivered, PluginError, Rendered, invalid, json_body, one_line, quote};
-use crate::bindings::falcon::plugin::notify::{CreatedTicket, Priority, Ticket};
+use super::delivery::TicketApi;
+use super::{PluginError, Rendered, invalid, json_body, one_line, quote};
+use crate::bindings::falcon::plugin::notify::{Priority, Ticket};
 
 /// Jira's limit on a summary.
 const MAX_SUMMARY: usize = 255;
@@ -112,54 +111,18 @@ pub(super) fn render(ticket: &Ticket, checked: &Checked) -> Result<Rendered, Plu
     Ok(json_body(&body, summary))
 }
 
-/// Where and as whom to create the ticket.
-pub(super) struct Target<'a> {
-    pub(super) site: &'a reqwest::Url,
-    pub(super) email: &'a str,
-    pub(super) token: &'a str,
-}
-
-pub(super) async fn deliver(
-    target: &Target<'_>,
-    body: &[u8],
-    http: &reqwest::Client,
-    policy: &Policy,
-    redactor: &Redactor,
-) -> Result<Delivered, Undelivered> {
-    let mut url = target.site.clone();
+/// Jira's create-issue API on `site`, as `email` with its API token.
+pub(super) fn api<'a>(site: &reqwest::Url, email: &'a str, token: &'a str) -> TicketApi<'a> {
+    let mut url = site.clone();
     url.set_path("/rest/api/3/issue");
-    let credentials = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", target.email, target.token));
-    let mut redactor = redactor.clone();
-    redactor.add(&credentials);
-    let sent = delivery::post(policy, &redactor, || {
-        http.post(url.clone())
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("Basic {credentials}"),
-            )
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body.to_vec())
-    })
-    .await?;
-    let created: Value = serde_json::from_slice(&sent.body).unwrap_or_default();
-    let field = |name: &str| created.get(name).and_then(Value::as_str).map(str::to_owned);
-    match (field("key"), field("id")) {
-        (Some(key), Some(id)) => Ok(Delivered {
-            attempts: sent.attempts,
-            status: sent.status,
-            ticket: Some(CreatedTicket { key, id }),
-        }),
-        _ => Err(Undelivered {
-            attempts: sent.attempts,
-            status: sent.status,
-            message: format!(
-                "Jira answered without the new issue's key and id; the ticket may exist: {}",
-                delivery::excerpt(&String::from_utf8_lossy(&sent.body))
-            ),
-            retry_after: None,
-        }),
+    TicketApi {
+        url,
+        user: email,
+        secret: token,
+        record: "Jira",
+        within: "",
+        key: "key",
+        id: "id",
     }
 }
 

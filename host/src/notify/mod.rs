@@ -252,21 +252,19 @@ impl Destination {
                 };
                 webhook::deliver(&target, body, http, &policy, &self.redactor).await
             }
-            (Body::Json(body), Kind::Jira) => {
-                let target = jira::Target {
-                    site: self.url(),
-                    email: self.checked.config.email.as_deref().unwrap_or_default(),
-                    token: self.secret.as_ref().map_or("", falcon::Secret::expose),
+            (Body::Json(body), Kind::Jira | Kind::Servicenow) => {
+                let user = match self.checked.kind {
+                    Kind::Jira => self.checked.config.email.as_deref(),
+                    _ => self.checked.config.username.as_deref(),
+                }
+                .unwrap_or_default();
+                let secret = self.secret.as_ref().map_or("", falcon::Secret::expose);
+                let api = if self.checked.kind == Kind::Jira {
+                    jira::api(self.url(), user, secret)
+                } else {
+                    servicenow::api(self.url(), user, secret)
                 };
-                jira::deliver(&target, body, http, &policy, &self.redactor).await
-            }
-            (Body::Json(body), Kind::Servicenow) => {
-                let target = servicenow::Target {
-                    instance: self.url(),
-                    username: self.checked.config.username.as_deref().unwrap_or_default(),
-                    password: self.secret.as_ref().map_or("", falcon::Secret::expose),
-                };
-                servicenow::deliver(&target, body, http, &policy, &self.redactor).await
+                delivery::create_ticket(&api, body, http, &policy, &self.redactor).await
             }
             (Body::Mail(mail), Kind::Email) => {
                 let target = email::Target {

@@ -7,12 +7,11 @@
 //! no labels: they are appended to the description. Like Jira it has no
 //! idempotency key, so a request that may have reached it is not repeated.
 
-use base64::Engine as _;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::delivery::{self, Policy, Redactor, Undelivered};
-use super::{Delivered, PluginError, Rendered, invalid, json_body, one_line, quote};
-use crate::bindings::falcon::plugin::notify::{CreatedTicket, Priority, Ticket};
+use super::delivery::TicketApi;
+use super::{PluginError, Rendered, invalid, json_body, one_line, quote};
+use crate::bindings::falcon::plugin::notify::{Priority, Ticket};
 
 /// ServiceNow's default length of `short_description`.
 const MAX_SUMMARY: usize = 160;
@@ -51,64 +50,29 @@ pub(super) fn render(ticket: &Ticket) -> Result<Rendered, PluginError> {
     Ok(json_body(&body, summary))
 }
 
-/// Where and as whom to create the incident.
-pub(super) struct Target<'a> {
-    pub(super) instance: &'a reqwest::Url,
-    pub(super) username: &'a str,
-    pub(super) password: &'a str,
-}
-
-pub(super) async fn deliver(
-    target: &Target<'_>,
-    body: &[u8],
-    http: &reqwest::Client,
-    policy: &Policy,
-    redactor: &Redactor,
-) -> Result<Delivered, Undelivered> {
-    let mut url = target.instance.clone();
+/// ServiceNow's incident table API on `instance`, as `username`.
+pub(super) fn api<'a>(
+    instance: &reqwest::Url,
+    username: &'a str,
+    password: &'a str,
+) -> TicketApi<'a> {
+    let mut url = instance.clone();
     url.set_path("/api/now/table/incident");
-    let credentials = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", target.username, target.password));
-    let mut redactor = redactor.clone();
-    redactor.add(&credentials);
-    let sent = delivery::post(policy, &redactor, || {
-        http.post(url.clone())
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("Basic {credentials}"),
-            )
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body.to_vec())
-    })
-    .await?;
-    let created: Value = serde_json::from_slice(&sent.body).unwrap_or_default();
-    let field = |name: &str| {
-        created["result"]
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    match (field("number"), field("sys_id")) {
-        (Some(key), Some(id)) => Ok(Delivered {
-            attempts: sent.attempts,
-            status: sent.status,
-            ticket: Some(CreatedTicket { key, id }),
-        }),
-        _ => Err(Undelivered {
-            attempts: sent.attempts,
-            status: sent.status,
-            message: format!(
-                "ServiceNow answered without the incident's number and sys_id; it may exist: {}",
-                delivery::excerpt(&String::from_utf8_lossy(&sent.body))
-            ),
-            retry_after: None,
-        }),
+    TicketApi {
+        url,
+        user: username,
+        secret: password,
+        record: "ServiceNow",
+        within: "/result",
+        key: "number",
+        id: "sys_id",
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
