@@ -47,6 +47,7 @@
 pub mod format;
 pub mod fql;
 pub mod input;
+pub mod lookup;
 pub mod report;
 pub mod stream;
 #[cfg(all(feature = "testing", not(target_arch = "wasm32")))]

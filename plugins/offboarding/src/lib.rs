@@ -20,7 +20,7 @@ use falcon_sdk::host_groups::{self, HostGroup};
 use falcon_sdk::hosts::{self, Device};
 use falcon_sdk::notify::{self, Severity};
 use falcon_sdk::report::{Table, cell};
-use falcon_sdk::{Error, Input, Plugin, format, fql};
+use falcon_sdk::{Error, Input, Plugin, format, lookup};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -203,19 +203,15 @@ fn find_hosts(options: &Options) -> Result<Found, String> {
     let mut ignored = Vec::new();
     let mut not_found = Vec::new();
     for device in &options.devices {
-        let hits = hosts_of_device(device)?;
+        let hits = lookup::hosts_named(device)
+            .map_err(|e| format!("failed to look up host `{device}`: {}", e.message()))?;
         if hits.is_empty() {
             not_found.push(device.clone());
         }
         found.extend(hits);
     }
     if let Some(user) = &options.user {
-        let names = login_names(user);
-        let filter = fql::all_of([fql::any_of(
-            "last_login_user",
-            names.iter().map(String::as_str),
-        )]);
-        let hits = hosts::query_hosts(&filter)
+        let hits = lookup::hosts_last_used_by(user)
             .map_err(|e| format!("failed to find the hosts of `{user}`: {}", e.message()))?;
         if hits.is_empty() && options.devices.is_empty() {
             not_found.push(user.clone());
@@ -224,7 +220,7 @@ fn find_hosts(options: &Options) -> Result<Found, String> {
             // The last user of a server is whoever administered it last:
             // containing it would cut off everyone it serves. Servers are
             // offboarded only when named in `devices` or asked for.
-            let role = product_type(&device);
+            let role = lookup::product_type(&device);
             if options.include_servers || role == "Workstation" {
                 found.push(device);
             } else {
@@ -261,45 +257,6 @@ struct Ignored {
     hostname: String,
     /// Falcon's `product_type_desc`: `Server` or `Domain Controller`.
     product_type: String,
-}
-
-/// Falcon's `product_type_desc` (`Workstation`, `Server`, `Domain
-/// Controller`), from the host's full record.
-fn product_type(device: &Device) -> String {
-    serde_json::from_str::<Value>(&device.raw_json)
-        .ok()
-        .and_then(|v| v["product_type_desc"].as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// An agent id (32 hex digits) is looked up as such, anything else as a
-/// host name.
-fn hosts_of_device(device: &str) -> Result<Vec<Device>, String> {
-    let device = device.trim();
-    if device.len() == 32 && device.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return match hosts::get_hosts(&[device.to_ascii_lowercase()]) {
-            Ok(found) => Ok(found),
-            Err(Error::NotFound(_)) => Ok(Vec::new()),
-            Err(e) => Err(format!(
-                "failed to look up host `{device}`: {}",
-                e.message()
-            )),
-        };
-    }
-    hosts::query_hosts(&fql::all_of([fql::eq("hostname", device)]))
-        .map_err(|e| format!("failed to look up host `{device}`: {}", e.message()))
-}
-
-/// The names a sensor may report for a user: the login (the part of a mail
-/// address before `@`) and the address itself.
-fn login_names(user: &str) -> Vec<String> {
-    let mut names = vec![user.to_owned()];
-    if let Some((login, _)) = user.split_once('@')
-        && !login.is_empty()
-    {
-        names.insert(0, login.to_owned());
-    }
-    names
 }
 
 /// Every group any of the hosts is in, by id.
@@ -796,15 +753,6 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_mail_address_gives_the_login_and_the_address() {
-        assert_eq!(
-            login_names("ana.lopez@example.com"),
-            ["ana.lopez", "ana.lopez@example.com"]
-        );
-        assert_eq!(login_names("ana"), ["ana"]);
-    }
 
     #[test]
     fn refusals_for_the_same_reason_are_one_entry() {

@@ -24,10 +24,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use falcon_sdk::host_groups::{self, HostGroup};
-use falcon_sdk::hosts::{self, Device};
+use falcon_sdk::hosts::Device;
 use falcon_sdk::notify::{self, Priority};
 use falcon_sdk::policies::{self, AppliedPolicy, Policy, PolicyKind};
-use falcon_sdk::{Error, Input, Plugin, format, fql, sensors};
+use falcon_sdk::{Error, Input, Plugin, format, fql, lookup, sensors};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
@@ -340,15 +340,18 @@ fn glob(pattern: &str, text: &str) -> bool {
 fn find_hosts(subject: &Subject, include_servers: bool) -> Result<Found, String> {
     let mut found = Found::default();
     if let Some(device) = &subject.device {
-        let hits = hosts_of_device(device)?;
+        let hits = lookup::hosts_named(device)
+            .map_err(|e| format!("failed to look up host `{device}`: {}", e.message()))?;
         found.device_missing = hits.is_empty();
         found.hosts.extend(hits);
     }
     if let Some(user) = &subject.user {
-        for device in hosts_of_user(user)? {
+        let hosts = lookup::hosts_last_used_by(user)
+            .map_err(|e| format!("failed to find the hosts of `{user}`: {}", e.message()))?;
+        for device in hosts {
             // The last user of a server is whoever administered it last: a
             // new hire's devices are workstations, unless told otherwise.
-            let role = product_type(&device);
+            let role = lookup::product_type(&device);
             if include_servers || role == "Workstation" {
                 found.hosts.push(device);
             } else {
@@ -384,60 +387,6 @@ struct Ignored {
     hostname: String,
     /// Falcon's `product_type_desc`: `Server` or `Domain Controller`.
     product_type: String,
-}
-
-/// Falcon's `product_type_desc` (`Workstation`, `Server`, `Domain
-/// Controller`), from the host's full record.
-fn product_type(device: &Device) -> String {
-    serde_json::from_str::<Value>(&device.raw_json)
-        .ok()
-        .and_then(|v| v["product_type_desc"].as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// An agent id (32 hex digits) is looked up as such, anything else as a
-/// host name.
-fn hosts_of_device(device: &str) -> Result<Vec<Device>, String> {
-    if is_agent_id(device) {
-        return match hosts::get_hosts(&[device.to_ascii_lowercase()]) {
-            Ok(found) => Ok(found),
-            Err(Error::NotFound(_)) => Ok(Vec::new()),
-            Err(e) => Err(format!(
-                "failed to look up host `{device}`: {}",
-                e.message()
-            )),
-        };
-    }
-    hosts::query_hosts(&fql::all_of([fql::eq("hostname", device)]))
-        .map_err(|e| format!("failed to look up host `{device}`: {}", e.message()))
-}
-
-/// Hosts whose last logged-in user is the user: sensors report the login
-/// name (`ana.lopez`), sometimes the whole address.
-fn hosts_of_user(user: &str) -> Result<Vec<Device>, String> {
-    let names = login_names(user);
-    let filter = fql::all_of([fql::any_of(
-        "last_login_user",
-        names.iter().map(String::as_str),
-    )]);
-    hosts::query_hosts(&filter)
-        .map_err(|e| format!("failed to find the hosts of `{user}`: {}", e.message()))
-}
-
-/// The names a sensor may report for a user: the login (the part of a
-/// mail address before `@`) and the address itself.
-fn login_names(user: &str) -> Vec<String> {
-    let mut names = vec![user.to_owned()];
-    if let Some((login, _)) = user.split_once('@')
-        && !login.is_empty()
-    {
-        names.insert(0, login.to_owned());
-    }
-    names
-}
-
-fn is_agent_id(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// `7.05.17603.0` as numbers, so that `7.10` sorts after `7.9`.
@@ -845,7 +794,7 @@ fn open_ticket(destination: &str, subject: &Subject) -> TicketOutcome {
     if let Some(user) = &subject.user {
         markdown.push_str(&format!(
             "- Looked for hosts whose last logged-in user is {}.\n",
-            login_names(user)
+            lookup::login_names(user)
                 .iter()
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
@@ -853,7 +802,7 @@ fn open_ticket(destination: &str, subject: &Subject) -> TicketOutcome {
         ));
     }
     if let Some(device) = &subject.device {
-        let by = if is_agent_id(device) {
+        let by = if lookup::is_agent_id(device) {
             "agent id"
         } else {
             "host name"
@@ -1021,15 +970,6 @@ mod tests {
         assert!(glob("exact", "EXACT"));
         assert!(!glob("exact", "exact1"));
         assert!(!glob("a*aa", "aa"));
-    }
-
-    #[test]
-    fn a_mail_address_gives_the_login_and_the_address() {
-        assert_eq!(
-            login_names("ana.lopez@example.com"),
-            ["ana.lopez", "ana.lopez@example.com"]
-        );
-        assert_eq!(login_names("ana"), ["ana"]);
     }
 
     #[test]
